@@ -1,0 +1,297 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config defines the configuration of the greptime_events exporter.
+type Config struct {
+	// ClientConfig is the gRPC client of GreptimeDB's frontend: endpoint (default
+	// "localhost:4001"), tls, compression, keepalive, headers, auth, balancer_name, ...
+	ClientConfig configgrpc.ClientConfig `mapstructure:",squash"`
+	// TimeoutConfig bounds each insert call. Default 5s.
+	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
+	// QueueConfig is the sending queue and its batcher, with the recorder's
+	// buffer/flush semantics by default.
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// RetryConfig retries failed groups, by default as the recorder does: three
+	// retries from 1666ms to 5s without jitter.
+	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// Database receives the events. Default "public".
+	Database string `mapstructure:"database"`
+	// Username for GreptimeDB basic authentication; empty sends no credentials.
+	Username string `mapstructure:"username"`
+	// Password for GreptimeDB basic authentication.
+	Password configopaque.String `mapstructure:"password"`
+
+	// Table receives the events of every type without a table of its own. Default "events".
+	Table string `mapstructure:"table"`
+	// TableOptions are applied by GreptimeDB when an insert creates a table.
+	TableOptions `mapstructure:",squash"`
+
+	// EventType says how a record's event type is found.
+	EventType EventTypeConfig `mapstructure:"event_type"`
+	// Payload chooses the parts of a record that go into the JSON payload.
+	Payload PayloadConfig `mapstructure:"payload"`
+	// Events configures event types by name: their table and extra columns.
+	// The key "*" applies to every type not listed.
+	Events map[string]EventConfig `mapstructure:"events"`
+	// Filter keeps or drops records by event type.
+	Filter FilterConfig `mapstructure:"filter"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// TableOptions are the table options sent as x-greptime-hints with every
+// insert; GreptimeDB applies them when the insert creates the table.
+type TableOptions struct {
+	// TTL is how long GreptimeDB keeps the rows; 0 sends no ttl hint (the
+	// database default applies). Default 2160h (90 days).
+	TTL time.Duration `mapstructure:"ttl"`
+	// AppendMode creates append-only tables. Default true.
+	AppendMode bool `mapstructure:"append_mode"`
+	// CompactionTimeWindow is the TWCS compaction window; 0 sends no hint.
+	// Default 24h.
+	CompactionTimeWindow time.Duration `mapstructure:"compaction_time_window"`
+}
+
+// EventTypeConfig says how a record's event type is found: the record's
+// EventName, else the first of Attributes present, else Default.
+type EventTypeConfig struct {
+	// Attributes are the record attributes tried in order. Default ["event.name"].
+	Attributes []string `mapstructure:"attributes"`
+	// Default is the type of records that name none. Default "log".
+	Default string `mapstructure:"default"`
+}
+
+// PayloadConfig chooses the parts of a record written into the JSON payload,
+// each under its own key. Default body and attributes.
+type PayloadConfig struct {
+	// Body writes the record body under "body".
+	Body bool `mapstructure:"body"`
+	// Attributes writes the record attributes under "attributes".
+	Attributes bool `mapstructure:"attributes"`
+	// Resource writes the resource attributes under "resource".
+	Resource bool `mapstructure:"resource"`
+	// Scope writes the instrumentation scope's name, version and attributes under "scope".
+	Scope bool `mapstructure:"scope"`
+	// Severity writes the severity text and number under "severity".
+	Severity bool `mapstructure:"severity"`
+	// Trace writes the trace id, span id and trace flags under "trace".
+	Trace bool `mapstructure:"trace"`
+}
+
+// EventConfig configures one event type.
+type EventConfig struct {
+	// Table receives this type's events; empty uses the exporter's table.
+	Table string `mapstructure:"table"`
+	// Columns are extra columns written after type, payload and timestamp.
+	Columns []ColumnConfig `mapstructure:"columns"`
+}
+
+// ColumnConfig is an extra column of an event type.
+type ColumnConfig struct {
+	// Name of the column.
+	Name string `mapstructure:"name"`
+	// Source is where the value comes from: attributes.<key>, resource.<key>,
+	// body.<key>, body, scope.name, scope.version, severity_text,
+	// severity_number, trace_id or span_id.
+	Source string `mapstructure:"source"`
+	// Type of the column: string (default), int64, float64, bool, timestamp or json.
+	Type ColumnType `mapstructure:"type"`
+	// SemanticType is tag (part of the primary key) or field (default).
+	SemanticType string `mapstructure:"semantic_type"`
+	// Expand writes one row per element when the source holds an array.
+	// At most one column of a type may expand.
+	Expand bool `mapstructure:"expand"`
+}
+
+// FilterConfig keeps or drops records by event type. A record is kept when
+// Include is empty or lists its type, and Exclude does not list it.
+type FilterConfig struct {
+	// Include lists the only event types written; empty keeps all.
+	Include []string `mapstructure:"include"`
+	// Exclude lists event types never written.
+	Exclude []string `mapstructure:"exclude"`
+}
+
+// ColumnType is the type of an extra column.
+type ColumnType string
+
+// The types an extra column can have.
+const (
+	ColumnTypeString    ColumnType = "string"
+	ColumnTypeInt64     ColumnType = "int64"
+	ColumnTypeFloat64   ColumnType = "float64"
+	ColumnTypeBool      ColumnType = "bool"
+	ColumnTypeTimestamp ColumnType = "timestamp"
+	ColumnTypeJSON      ColumnType = "json"
+)
+
+// wildcardEventType configures every event type not listed in Events.
+const wildcardEventType = "*"
+
+// The base columns every event row starts with; extra columns may not reuse them.
+const (
+	columnType      = "type"
+	columnPayload   = "payload"
+	columnTimestamp = "timestamp"
+)
+
+// identifierPattern is GreptimeDB's rule for table names created by inserts
+// (common_meta NAME_PATTERN); we hold column names to it too, so every name
+// is also usable unquoted in SQL.
+var identifierPattern = regexp.MustCompile(`^[a-zA-Z_:-][a-zA-Z0-9_:\-.@#]*$`)
+
+// Validate checks the exporter's own options; the gRPC client, queue, retry
+// and timeout settings validate themselves.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.ClientConfig.Endpoint == "" {
+		errs = append(errs, errors.New(`"endpoint" must not be empty`))
+	}
+	if cfg.Database == "" {
+		errs = append(errs, errors.New(`"database" must not be empty`))
+	}
+	if cfg.Password != "" && cfg.Username == "" {
+		errs = append(errs, errors.New(`"password" is set but "username" is empty`))
+	}
+	errs = append(errs, validateTableName("table", cfg.Table))
+	errs = append(errs, cfg.TableOptions.validate("")...)
+	if cfg.EventType.Default == "" {
+		errs = append(errs, errors.New(`"event_type::default" must not be empty`))
+	}
+	for i, attr := range cfg.EventType.Attributes {
+		if attr == "" {
+			errs = append(errs, fmt.Errorf(`"event_type::attributes[%d]" must not be empty`, i))
+		}
+	}
+	for eventType, ec := range cfg.Events {
+		errs = append(errs, ec.validate(fmt.Sprintf("events::%s", eventType))...)
+	}
+	return errors.Join(errs...)
+}
+
+func (o TableOptions) validate(prefix string) []error {
+	var errs []error
+	if o.TTL < 0 {
+		errs = append(errs, fmt.Errorf(`"%sttl" must not be negative, got %s`, prefix, o.TTL))
+	}
+	if o.CompactionTimeWindow < 0 {
+		errs = append(errs, fmt.Errorf(`"%scompaction_time_window" must not be negative, got %s`, prefix, o.CompactionTimeWindow))
+	}
+	return errs
+}
+
+func (ec EventConfig) validate(key string) []error {
+	var errs []error
+	if ec.Table != "" {
+		errs = append(errs, validateTableName(key+"::table", ec.Table))
+	}
+	seen := map[string]bool{columnType: true, columnPayload: true, columnTimestamp: true}
+	expanded := ""
+	for i, col := range ec.Columns {
+		colKey := fmt.Sprintf("%s::columns[%d]", key, i)
+		switch {
+		case col.Name == "":
+			errs = append(errs, fmt.Errorf(`"%s::name" must not be empty`, colKey))
+		case !identifierPattern.MatchString(col.Name):
+			errs = append(errs, fmt.Errorf(`"%s::name" %q is not a valid GreptimeDB column name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, colKey, col.Name))
+		case col.Name == columnType || col.Name == columnPayload || col.Name == columnTimestamp:
+			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of every event table (type, payload, timestamp)`, colKey, col.Name))
+		case seen[col.Name]:
+			errs = append(errs, fmt.Errorf(`"%s::name" %q is used by another column of this event type`, colKey, col.Name))
+		}
+		seen[col.Name] = true
+		if _, err := parseSource(col.Source); err != nil {
+			errs = append(errs, fmt.Errorf(`"%s::source": %w`, colKey, err))
+		}
+		if _, ok := columnDataTypes[col.Type]; !ok && col.Type != "" {
+			errs = append(errs, fmt.Errorf(`"%s::type" %q is unknown (string, int64, float64, bool, timestamp, json)`, colKey, col.Type))
+		}
+		if st := col.SemanticType; st != "" && st != "tag" && st != "field" {
+			errs = append(errs, fmt.Errorf(`"%s::semantic_type" %q is unknown (tag, field)`, colKey, st))
+		}
+		if col.Expand {
+			if expanded != "" {
+				errs = append(errs, fmt.Errorf(`"%s::expand": only one column may expand, %q already does`, colKey, expanded))
+			}
+			expanded = col.Name
+		}
+	}
+	return errs
+}
+
+func validateTableName(key, name string) error {
+	if name == "" {
+		return fmt.Errorf(`%q must not be empty`, key)
+	}
+	if !identifierPattern.MatchString(name) {
+		return fmt.Errorf(`%q: %q is not a valid GreptimeDB table name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, key, name)
+	}
+	return nil
+}
+
+// sourceKind says which part of a log record an extra column reads.
+type sourceKind int
+
+const (
+	sourceAttribute sourceKind = iota
+	sourceResource
+	sourceBodyKey
+	sourceBody
+	sourceScopeName
+	sourceScopeVersion
+	sourceSeverityText
+	sourceSeverityNumber
+	sourceTraceID
+	sourceSpanID
+)
+
+// source is a parsed ColumnConfig.Source.
+type source struct {
+	kind sourceKind
+	key  string // for attributes.<key>, resource.<key> and body.<key>
+}
+
+var fixedSources = map[string]sourceKind{
+	"body":            sourceBody,
+	"scope.name":      sourceScopeName,
+	"scope.version":   sourceScopeVersion,
+	"severity_text":   sourceSeverityText,
+	"severity_number": sourceSeverityNumber,
+	"trace_id":        sourceTraceID,
+	"span_id":         sourceSpanID,
+}
+
+var keyedSources = map[string]sourceKind{
+	"attributes": sourceAttribute,
+	"resource":   sourceResource,
+	"body":       sourceBodyKey,
+}
+
+func parseSource(s string) (source, error) {
+	if kind, ok := fixedSources[s]; ok {
+		return source{kind: kind}, nil
+	}
+	prefix, key, found := strings.Cut(s, ".")
+	if kind, ok := keyedSources[prefix]; ok && found && key != "" {
+		return source{kind: kind, key: key}, nil
+	}
+	if s == "" {
+		return source{}, errors.New("must not be empty")
+	}
+	return source{}, fmt.Errorf("%q is unknown (attributes.<key>, resource.<key>, body.<key>, body, scope.name, scope.version, severity_text, severity_number, trace_id, span_id)", s)
+}

@@ -1,0 +1,141 @@
+package greptimeeventsexporter
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configcompression"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
+)
+
+func TestUnmarshalDefaultConfig(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig()
+	require.NoError(t, confmap.New().Unmarshal(cfg))
+	assert.Equal(t, NewFactory().CreateDefaultConfig(), cfg)
+	require.NoError(t, confmap.Validate(cfg))
+}
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	full := defaultConfig()
+	full.ClientConfig.Endpoint = "greptimedb.example.com:4001"
+	full.ClientConfig.TLS.Insecure = true
+	full.ClientConfig.Compression = configcompression.TypeZstd
+	full.ClientConfig.Headers = configopaque.MapList{{Name: "x-proxy-token", Value: "secret-proxy-token"}}
+	full.ClientConfig.BalancerName = "pick_first"
+	full.TimeoutConfig.Timeout = 3 * time.Second
+	full.Database = "observability"
+	full.Username = "exporter"
+	full.Password = "s3cret"
+	full.Table = "app_events"
+	full.TableOptions = TableOptions{TTL: 720 * time.Hour, AppendMode: false, CompactionTimeWindow: 2 * time.Hour}
+	full.EventType = EventTypeConfig{Attributes: []string{"event.name", "event.type"}, Default: "unknown"}
+	full.Payload = PayloadConfig{Body: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	full.Events = map[string]EventConfig{
+		"user.login": {Table: "logins", Columns: []ColumnConfig{
+			{Name: "user_id", Source: "attributes.user.id", Type: ColumnTypeString, SemanticType: "tag"},
+			{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
+		}},
+		"order.placed": {Columns: []ColumnConfig{
+			{Name: "item", Source: "body.items", Type: ColumnTypeJSON, Expand: true},
+		}},
+		"*": {Columns: []ColumnConfig{
+			{Name: "service", Source: "resource.service.name", SemanticType: "tag"},
+		}},
+	}
+	full.Filter = FilterConfig{Include: []string{"user.login", "order.placed", "deploy"}, Exclude: []string{"debug"}}
+	queue := full.QueueConfig.Get()
+	queue.QueueSize = 5000
+	queue.Batch.Get().MinSize = 500
+	queue.Batch.Get().FlushTimeout = time.Second
+	full.RetryConfig.InitialInterval = time.Second
+	full.RetryConfig.MaxInterval = 10 * time.Second
+	full.RetryConfig.MaxElapsedTime = time.Minute
+
+	noQueue := defaultConfig()
+	noQueue.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	noQueue.RetryConfig.Enabled = false
+
+	tests := []struct {
+		id      component.ID
+		want    *Config
+		wantErr string
+	}{
+		{id: component.NewID(metadata.Type), want: defaultConfig()},
+		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
+		{id: component.NewIDWithName(metadata.Type, "no_queue"), want: noQueue},
+		{id: component.NewIDWithName(metadata.Type, "empty_endpoint"), wantErr: `"endpoint" must not be empty`},
+		{id: component.NewIDWithName(metadata.Type, "empty_database"), wantErr: `"database" must not be empty`},
+		{id: component.NewIDWithName(metadata.Type, "password_without_username"), wantErr: `"password" is set but "username" is empty`},
+		{id: component.NewIDWithName(metadata.Type, "bad_table"), wantErr: `"table": "1events" is not a valid GreptimeDB table name`},
+		{id: component.NewIDWithName(metadata.Type, "bad_type_table"), wantErr: `"events::deploy::table": "events rejected" is not a valid GreptimeDB table name`},
+		{id: component.NewIDWithName(metadata.Type, "negative_ttl"), wantErr: `"ttl" must not be negative, got -1h0m0s`},
+		{id: component.NewIDWithName(metadata.Type, "negative_compaction_time_window"), wantErr: `"compaction_time_window" must not be negative, got -24h0m0s`},
+		{id: component.NewIDWithName(metadata.Type, "empty_default_type"), wantErr: `"event_type::default" must not be empty`},
+		{id: component.NewIDWithName(metadata.Type, "bad_column_name"), wantErr: `"events::deploy::columns[0]::name" "@user" is not a valid GreptimeDB column name`},
+		{id: component.NewIDWithName(metadata.Type, "reserved_column"), wantErr: `"events::deploy::columns[0]::name" "timestamp" is a base column of every event table`},
+		{id: component.NewIDWithName(metadata.Type, "duplicate_column"), wantErr: `"events::deploy::columns[1]::name" "user" is used by another column of this event type`},
+		{id: component.NewIDWithName(metadata.Type, "unknown_source"), wantErr: `"events::deploy::columns[0]::source": "span.user" is unknown`},
+		{id: component.NewIDWithName(metadata.Type, "unknown_type"), wantErr: `"events::deploy::columns[0]::type" "varchar" is unknown`},
+		{id: component.NewIDWithName(metadata.Type, "unknown_semantic_type"), wantErr: `"events::deploy::columns[0]::semantic_type" "timestamp" is unknown (tag, field)`},
+		{id: component.NewIDWithName(metadata.Type, "two_expand"), wantErr: `"events::deploy::columns[1]::expand": only one column may expand, "host" already does`},
+		{id: component.NewIDWithName(metadata.Type, "unknown_key"), wantErr: `has invalid keys: tabel`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = confmap.Validate(cfg)
+			}
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, cfg)
+		})
+	}
+}
+
+func TestValidateJoinsEveryProblem(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.ClientConfig.Endpoint = ""
+	cfg.Table = ""
+	cfg.TTL = -time.Second
+	err := cfg.Validate()
+	require.Error(t, err)
+	assert.ErrorContains(t, err, `"endpoint" must not be empty`)
+	assert.ErrorContains(t, err, `"table" must not be empty`)
+	assert.ErrorContains(t, err, `"ttl" must not be negative`)
+}
+
+func TestPasswordIsOpaque(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Username = "exporter"
+	cfg.Password = "s3cret"
+	out := confmap.New()
+	require.NoError(t, out.Marshal(cfg))
+	assert.Equal(t, "[REDACTED]", out.Get("password"))
+	assert.NotContains(t, fmt.Sprintf("%+v %v", cfg, *cfg), "s3cret")
+}
+
+func defaultConfig() *Config {
+	return NewFactory().CreateDefaultConfig().(*Config)
+}

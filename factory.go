@@ -1,0 +1,87 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
+)
+
+// NewFactory creates a factory for the greptime_events exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithLogs(createLogsExporter, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	client := configgrpc.NewDefaultClientConfig()
+	client.Endpoint = "localhost:4001" // GreptimeDB's gRPC port
+
+	batch := exporterhelper.NewDefaultBatchConfig()
+	batch.Sizer = exporterhelper.RequestSizerTypeItems
+	batch.MinSize = 100                  // the recorder's buffer of 100 events
+	batch.FlushTimeout = 5 * time.Second // the recorder's flush interval
+
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.Sizer = exporterhelper.RequestSizerTypeItems
+	queue.QueueSize = 2048 // the recorder's channel capacity
+	// A full queue returns a retryable error to the pipeline instead of the
+	// recorder's silent drop.
+	queue.BlockOnOverflow = false
+	queue.Batch = configoptional.Some(batch)
+
+	// The recorder retries three times, backing off from 5s/3 to 5s without
+	// jitter; 12s of elapsed time allows exactly those three retries.
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.InitialInterval = 1666 * time.Millisecond
+	retry.Multiplier = 2
+	retry.MaxInterval = 5 * time.Second
+	retry.RandomizationFactor = 0
+	retry.MaxElapsedTime = 12 * time.Second
+
+	return &Config{
+		ClientConfig:  client,
+		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
+		QueueConfig:   configoptional.Some(queue),
+		RetryConfig:   retry,
+		Database:      "public",
+		Table:         "events", // the recorder's DEFAULT_EVENTS_TABLE_NAME
+		TableOptions: TableOptions{
+			TTL:                  90 * 24 * time.Hour, // the recorder's 90 days
+			AppendMode:           true,                // events are never updated
+			CompactionTimeWindow: 24 * time.Hour,      // the recorder's one day
+		},
+		EventType: EventTypeConfig{
+			Attributes: []string{"event.name"}, // the semantic-conventions attribute for event names
+			Default:    "log",
+		},
+		Payload: PayloadConfig{Body: true, Attributes: true},
+	}
+}
+
+func createLogsExporter(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newLogsExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	)
+}

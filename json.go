@@ -1,0 +1,139 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// maxJSONDepth bounds the nesting written into a payload. Deeper maps and
+// slices are replaced by depthMarker, which keeps the writer off deep stacks
+// and stays well under the recursion limits of JSON parsers (serde_json: 128).
+const maxJSONDepth = 64
+
+// depthMarker stands in for a value nested deeper than maxJSONDepth.
+const depthMarker = `"[truncated: nested deeper than 64 levels]"`
+
+// appendJSONValue appends v as JSON. It never fails: invalid UTF-8 becomes
+// U+FFFD, NaN and ±Inf become null, bytes become base64 strings.
+func appendJSONValue(buf []byte, v pcommon.Value, depth int) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendJSONString(buf, v.Str())
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(buf, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendJSONFloat(buf, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(buf, v.Bool())
+	case pcommon.ValueTypeBytes:
+		return appendJSONBytes(buf, v.Bytes().AsRaw())
+	case pcommon.ValueTypeMap:
+		return appendJSONMap(buf, v.Map(), depth)
+	case pcommon.ValueTypeSlice:
+		return appendJSONSlice(buf, v.Slice(), depth)
+	default:
+		return append(buf, "null"...)
+	}
+}
+
+// appendJSONMap appends m as a JSON object. depth counts the containers
+// already open around it.
+func appendJSONMap(buf []byte, m pcommon.Map, depth int) []byte {
+	if depth >= maxJSONDepth {
+		return append(buf, depthMarker...)
+	}
+	buf = append(buf, '{')
+	first := true
+	for k, v := range m.All() {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = appendJSONString(buf, k)
+		buf = append(buf, ':')
+		buf = appendJSONValue(buf, v, depth+1)
+	}
+	return append(buf, '}')
+}
+
+func appendJSONSlice(buf []byte, s pcommon.Slice, depth int) []byte {
+	if depth >= maxJSONDepth {
+		return append(buf, depthMarker...)
+	}
+	buf = append(buf, '[')
+	for i := range s.Len() {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONValue(buf, s.At(i), depth+1)
+	}
+	return append(buf, ']')
+}
+
+// appendJSONFloat writes f as encoding/json does; NaN and ±Inf, which JSON
+// cannot hold, become null.
+func appendJSONFloat(buf []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(buf, "null"...)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		return strconv.AppendFloat(buf, f, 'e', -1, 64)
+	}
+	return strconv.AppendFloat(buf, f, 'f', -1, 64)
+}
+
+func appendJSONBytes(buf, b []byte) []byte {
+	buf = append(buf, '"')
+	buf = base64.StdEncoding.AppendEncode(buf, b)
+	return append(buf, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 is replaced by
+// U+FFFD; quotes, backslashes and control characters are escaped.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				buf = append(buf, '\\', c)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}

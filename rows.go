@@ -1,0 +1,398 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// mapping is the compiled form of the config's event options: how a log
+// record becomes an event, and which table and columns each type gets.
+type mapping struct {
+	typeAttributes []string
+	defaultType    string
+	payload        PayloadConfig
+	include        map[string]bool // nil keeps every type
+	exclude        map[string]bool
+	types          map[string]*eventSchema
+	fallback       *eventSchema // "*", or the exporter's table without extra columns
+}
+
+// eventSchema is the table and column layout of one or more event types.
+type eventSchema struct {
+	table   string
+	columns []extraColumn
+	expand  int    // index in columns of the expanding column, or -1
+	hints   string // the x-greptime-hints value of the table's options
+	// schema is the RowInsertRequest schema: the base columns, then columns.
+	schema []*greptimev1.ColumnSchema
+}
+
+// extraColumn is a compiled ColumnConfig.
+type extraColumn struct {
+	name     string
+	src      source
+	typ      ColumnType
+	semantic greptimev1.SemanticType
+}
+
+var columnDataTypes = map[ColumnType]greptimev1.ColumnDataType{
+	ColumnTypeString:    greptimev1.ColumnDataType_STRING,
+	ColumnTypeInt64:     greptimev1.ColumnDataType_INT64,
+	ColumnTypeFloat64:   greptimev1.ColumnDataType_FLOAT64,
+	ColumnTypeBool:      greptimev1.ColumnDataType_BOOLEAN,
+	ColumnTypeTimestamp: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND,
+	ColumnTypeJSON:      greptimev1.ColumnDataType_JSON,
+}
+
+// newMapping compiles a validated config.
+func newMapping(cfg *Config) *mapping {
+	m := &mapping{
+		typeAttributes: cfg.EventType.Attributes,
+		defaultType:    cfg.EventType.Default,
+		payload:        cfg.Payload,
+		exclude:        toSet(cfg.Filter.Exclude),
+		types:          make(map[string]*eventSchema, len(cfg.Events)),
+		fallback:       newEventSchema(cfg.Table, nil, cfg.TableOptions),
+	}
+	if len(cfg.Filter.Include) > 0 {
+		m.include = toSet(cfg.Filter.Include)
+	}
+	for eventType, ec := range cfg.Events {
+		table := ec.Table
+		if table == "" {
+			table = cfg.Table
+		}
+		s := newEventSchema(table, ec.Columns, cfg.TableOptions)
+		if eventType == wildcardEventType {
+			m.fallback = s
+		} else {
+			m.types[eventType] = s
+		}
+	}
+	return m
+}
+
+func newEventSchema(table string, cols []ColumnConfig, opts TableOptions) *eventSchema {
+	s := &eventSchema{table: table, expand: -1, hints: formatHints(opts)}
+	s.schema = []*greptimev1.ColumnSchema{
+		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+		{ColumnName: columnPayload, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
+		{ColumnName: columnTimestamp, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+	}
+	for i, c := range cols {
+		src, _ := parseSource(c.Source) // validated
+		col := extraColumn{name: c.Name, src: src, typ: c.Type, semantic: greptimev1.SemanticType_FIELD}
+		if col.typ == "" {
+			col.typ = ColumnTypeString
+		}
+		if c.SemanticType == "tag" {
+			col.semantic = greptimev1.SemanticType_TAG
+		}
+		if c.Expand {
+			s.expand = i
+		}
+		s.columns = append(s.columns, col)
+		s.schema = append(s.schema, &greptimev1.ColumnSchema{
+			ColumnName:   col.name,
+			Datatype:     columnDataTypes[col.typ],
+			SemanticType: col.semantic,
+		})
+	}
+	return s
+}
+
+func toSet(list []string) map[string]bool {
+	set := make(map[string]bool, len(list))
+	for _, s := range list {
+		set[s] = true
+	}
+	return set
+}
+
+// eventType finds a record's type: its EventName, else the first configured
+// attribute present, else the default. Invalid UTF-8 is replaced, as the
+// type is a string column.
+func (m *mapping) eventType(lr plog.LogRecord) string {
+	t := lr.EventName()
+	if t == "" {
+		for _, key := range m.typeAttributes {
+			if v, ok := lr.Attributes().Get(key); ok {
+				if t = v.AsString(); t != "" {
+					break
+				}
+			}
+		}
+	}
+	if t == "" {
+		return m.defaultType
+	}
+	return strings.ToValidUTF8(t, "\uFFFD")
+}
+
+func (m *mapping) keeps(eventType string) bool {
+	return (m.include == nil || m.include[eventType]) && !m.exclude[eventType]
+}
+
+func (m *mapping) schemaOf(eventType string) *eventSchema {
+	if s, ok := m.types[eventType]; ok {
+		return s
+	}
+	return m.fallback
+}
+
+// group holds the events of one (table, type): they become one RowInsertRequest.
+type group struct {
+	eventType string
+	schema    *eventSchema
+	records   []recordRef
+}
+
+// table is the table the group is written to.
+func (g *group) table() string { return g.schema.table }
+
+// recordRef points at a record of the batch, with the position of its
+// resource and scope so a group can rebuild its part of the batch.
+type recordRef struct {
+	rl        plog.ResourceLogs
+	sl        plog.ScopeLogs
+	lr        plog.LogRecord
+	ri, si    int
+	timestamp int64 // nanoseconds since the epoch
+}
+
+// drops describes the records of a batch that belong to no group.
+type drops struct {
+	filtered int
+	invalid  []invalidRecord
+}
+
+// invalidRecord is a record that cannot become an event.
+type invalidRecord struct {
+	eventType string
+	err       error
+}
+
+var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
+
+// buildGroups groups the events of ld by (table, type), in the order types
+// first appear; records that are filtered out or cannot be events go to drops.
+// now stamps records that carry no timestamp.
+func buildGroups(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
+	var (
+		groups  []*group
+		byType  = map[string]*group{}
+		dropped drops
+	)
+	for ri, rl := range ld.ResourceLogs().All() {
+		for si, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				eventType := m.eventType(lr)
+				if !m.keeps(eventType) {
+					dropped.filtered++
+					continue
+				}
+				ts, err := recordTimestamp(lr, now)
+				if err != nil {
+					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err})
+					continue
+				}
+				g := byType[eventType]
+				if g == nil {
+					g = &group{eventType: eventType, schema: m.schemaOf(eventType)}
+					byType[eventType] = g
+					groups = append(groups, g)
+				}
+				g.records = append(g.records, recordRef{rl: rl, sl: sl, lr: lr, ri: ri, si: si, timestamp: ts})
+			}
+		}
+	}
+	return groups, dropped
+}
+
+// recordTimestamp is the record's time, else its observed time, else now.
+func recordTimestamp(lr plog.LogRecord, now time.Time) (int64, error) {
+	ts := lr.Timestamp()
+	if ts == 0 {
+		ts = lr.ObservedTimestamp()
+	}
+	if ts == 0 {
+		return now.UnixNano(), nil
+	}
+	if uint64(ts) > math.MaxInt64 {
+		return 0, fmt.Errorf("%w: %d ns", errTimestampRange, uint64(ts))
+	}
+	return int64(ts), nil
+}
+
+// logs rebuilds the part of the batch that the group's records came from.
+func (g *group) logs() plog.Logs {
+	ld := plog.NewLogs()
+	g.appendTo(ld)
+	return ld
+}
+
+// appendTo copies the group's records into ld, keeping their resource and scope.
+func (g *group) appendTo(ld plog.Logs) {
+	var (
+		rl             plog.ResourceLogs
+		sl             plog.ScopeLogs
+		lastRI, lastSI = -1, -1
+	)
+	for _, r := range g.records {
+		if r.ri != lastRI {
+			rl = ld.ResourceLogs().AppendEmpty()
+			r.rl.Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(r.rl.SchemaUrl())
+			lastRI, lastSI = r.ri, -1
+		}
+		if r.si != lastSI {
+			sl = rl.ScopeLogs().AppendEmpty()
+			r.sl.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(r.sl.SchemaUrl())
+			lastSI = r.si
+		}
+		r.lr.CopyTo(sl.LogRecords().AppendEmpty())
+	}
+}
+
+// rowInsert builds the group's RowInsertRequest: one row per event, or per
+// element of the expanding column's array. It returns how many extra-column
+// values were written as null because they could not be converted.
+func (g *group) rowInsert(payload PayloadConfig) (*greptimev1.RowInsertRequest, int) {
+	s := g.schema
+	rows := make([]*greptimev1.Row, 0, len(g.records))
+	nulled := 0
+	var scratch []byte
+	for i := range g.records {
+		r := &g.records[i]
+		scratch = appendPayload(scratch[:0], r, payload)
+		base := []*greptimev1.Value{
+			{ValueData: &greptimev1.Value_StringValue{StringValue: g.eventType}},
+			{ValueData: &greptimev1.Value_StringValue{StringValue: string(scratch)}},
+			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: r.timestamp}},
+		}
+		extra := make([]cell, len(s.columns))
+		for c, col := range s.columns {
+			if c == s.expand {
+				continue
+			}
+			var ok bool
+			extra[c], ok = convert(readSource(col.src, r), col.typ)
+			if !ok {
+				nulled++
+			}
+		}
+		emit := func() {
+			values := make([]*greptimev1.Value, 0, len(base)+len(extra))
+			values = append(values, base...)
+			for _, c := range extra {
+				values = append(values, c.protoValue())
+			}
+			rows = append(rows, &greptimev1.Row{Values: values})
+		}
+		if s.expand < 0 {
+			emit()
+			continue
+		}
+		col := s.columns[s.expand]
+		elems := readSource(col.src, r)
+		if elems.kind != fieldValue || elems.v.Type() != pcommon.ValueTypeSlice || elems.v.Slice().Len() == 0 {
+			// Not an array: the value itself is the only element (null when absent or empty).
+			if elems.kind == fieldValue && elems.v.Type() == pcommon.ValueTypeSlice {
+				elems = field{}
+			}
+			var ok bool
+			if extra[s.expand], ok = convert(elems, col.typ); !ok {
+				nulled++
+			}
+			emit()
+			continue
+		}
+		for _, elem := range elems.v.Slice().All() {
+			var ok bool
+			if extra[s.expand], ok = convert(field{kind: fieldValue, v: elem}, col.typ); !ok {
+				nulled++
+			}
+			emit()
+		}
+	}
+	return &greptimev1.RowInsertRequest{
+		TableName: s.table,
+		Rows:      &greptimev1.Rows{Schema: s.schema, Rows: rows},
+	}, nulled
+}
+
+// appendPayload writes the record's JSON payload: an object with the
+// configured parts, each under its own key; empty parts are left out.
+func appendPayload(buf []byte, r *recordRef, p PayloadConfig) []byte {
+	buf = append(buf, '{')
+	n := 0
+	key := func(k string) {
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		n++
+		buf = append(buf, '"')
+		buf = append(buf, k...)
+		buf = append(buf, '"', ':')
+	}
+	lr := r.lr
+	if p.Body && lr.Body().Type() != pcommon.ValueTypeEmpty {
+		key("body")
+		buf = appendJSONValue(buf, lr.Body(), 1)
+	}
+	if p.Attributes && lr.Attributes().Len() > 0 {
+		key("attributes")
+		buf = appendJSONMap(buf, lr.Attributes(), 1)
+	}
+	if res := r.rl.Resource().Attributes(); p.Resource && res.Len() > 0 {
+		key("resource")
+		buf = appendJSONMap(buf, res, 1)
+	}
+	if sc := r.sl.Scope(); p.Scope && (sc.Name() != "" || sc.Version() != "" || sc.Attributes().Len() > 0) {
+		key("scope")
+		buf = appendScope(buf, sc)
+	}
+	if p.Severity && (lr.SeverityText() != "" || lr.SeverityNumber() != plog.SeverityNumberUnspecified) {
+		key("severity")
+		buf = append(buf, `{"text":`...)
+		buf = appendJSONString(buf, lr.SeverityText())
+		buf = append(buf, `,"number":`...)
+		buf = appendInt(buf, int64(lr.SeverityNumber()))
+		buf = append(buf, '}')
+	}
+	if tid := lr.TraceID(); p.Trace && !tid.IsEmpty() {
+		key("trace")
+		buf = append(buf, `{"trace_id":"`...)
+		buf = appendHex(buf, tid[:])
+		buf = append(buf, '"')
+		if sid := lr.SpanID(); !sid.IsEmpty() {
+			buf = append(buf, `,"span_id":"`...)
+			buf = appendHex(buf, sid[:])
+			buf = append(buf, '"')
+		}
+		buf = append(buf, `,"flags":`...)
+		buf = appendInt(buf, int64(lr.Flags()))
+		buf = append(buf, '}')
+	}
+	return append(buf, '}')
+}
+
+func appendScope(buf []byte, sc pcommon.InstrumentationScope) []byte {
+	buf = append(buf, `{"name":`...)
+	buf = appendJSONString(buf, sc.Name())
+	buf = append(buf, `,"version":`...)
+	buf = appendJSONString(buf, sc.Version())
+	if sc.Attributes().Len() > 0 {
+		buf = append(buf, `,"attributes":`...)
+		buf = appendJSONMap(buf, sc.Attributes(), 2)
+	}
+	return append(buf, '}')
+}
