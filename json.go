@@ -15,7 +15,7 @@ import (
 const maxJSONDepth = 64
 
 // depthMarker stands in for a value nested deeper than maxJSONDepth.
-const depthMarker = `"[truncated: nested deeper than 64 levels]"`
+const depthMarker = `"(truncated: nested deeper than 64 levels)"`
 
 // appendJSONValue appends v as JSON. It never fails: invalid UTF-8 becomes
 // U+FFFD, NaN and ±Inf become null, bytes become base64 strings.

@@ -386,12 +386,24 @@ func appendPayload(buf []byte, r *recordRef, p PayloadConfig) []byte {
 }
 
 func appendScope(buf []byte, sc pcommon.InstrumentationScope) []byte {
-	buf = append(buf, `{"name":`...)
-	buf = appendJSONString(buf, sc.Name())
-	buf = append(buf, `,"version":`...)
-	buf = appendJSONString(buf, sc.Version())
+	buf = append(buf, '{')
+	sep := func() {
+		if buf[len(buf)-1] != '{' {
+			buf = append(buf, ',')
+		}
+	}
+	if sc.Name() != "" {
+		buf = append(buf, `"name":`...)
+		buf = appendJSONString(buf, sc.Name())
+	}
+	if sc.Version() != "" {
+		sep()
+		buf = append(buf, `"version":`...)
+		buf = appendJSONString(buf, sc.Version())
+	}
 	if sc.Attributes().Len() > 0 {
-		buf = append(buf, `,"attributes":`...)
+		sep()
+		buf = append(buf, `"attributes":`...)
 		buf = appendJSONMap(buf, sc.Attributes(), 2)
 	}
 	return append(buf, '}')

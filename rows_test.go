@@ -1,0 +1,529 @@
+package greptimeeventsexporter
+
+import (
+	"encoding/json"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// exportTime stands in for the clock in mapping tests.
+var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+// The reference's test_group_events_by_type: types A, B and C, grouped by type.
+func TestGroupEventsByType(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
+	ld := logsOfTypes("A", "B", "A", "C", "B", "C", "A")
+
+	groups, dropped := buildGroups(ld, newMapping(cfg), exportTime)
+
+	assert.Equal(t, drops{}, dropped)
+	require.Len(t, groups, 3)
+	sizes := map[string]int{}
+	for _, g := range groups {
+		sizes[g.eventType] = len(g.records)
+	}
+	assert.Equal(t, map[string]int{"A": 3, "B": 2, "C": 2}, sizes)
+}
+
+// The reference's test_build_row_inserts_request: each group is one
+// RowInsertRequest into its type's table, one row per event.
+func TestBuildRowInsertsRequest(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
+	groups, _ := buildGroups(logsOfTypes("A", "B", "A", "C", "B", "C", "A"), newMapping(cfg), exportTime)
+
+	tests := []struct {
+		eventType string
+		table     string
+		rows      int
+	}{
+		{eventType: "A", table: "events", rows: 3},
+		{eventType: "B", table: "table_B", rows: 2},
+		{eventType: "C", table: "table_C", rows: 2},
+	}
+	require.Len(t, groups, len(tests))
+	for i, tt := range tests {
+		t.Run(tt.eventType, func(t *testing.T) {
+			g := groups[i]
+			require.Equal(t, tt.eventType, g.eventType)
+			req, nulled := g.rowInsert(cfg.Payload)
+			assert.Zero(t, nulled)
+			assert.Equal(t, tt.table, req.TableName)
+			assert.Len(t, req.Rows.Rows, tt.rows)
+			assert.Equal(t, []string{"type", "payload", "timestamp"}, columnNames(req.Rows.Schema))
+			for _, row := range req.Rows.Rows {
+				require.Len(t, row.Values, 3)
+				assert.Equal(t, tt.eventType, row.Values[0].GetStringValue())
+			}
+		})
+	}
+}
+
+func TestEventType(t *testing.T) {
+	tests := []struct {
+		name   string
+		record func(plog.LogRecord)
+		want   string
+	}{
+		{name: "EventName wins over attributes", record: func(lr plog.LogRecord) {
+			lr.SetEventName("from.field")
+			lr.Attributes().PutStr("event.name", "from.attribute")
+		}, want: "from.field"},
+		{name: "first configured attribute present", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutStr("event.type", "second")
+		}, want: "second"},
+		{name: "attribute order decides", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutStr("event.type", "second")
+			lr.Attributes().PutStr("event.name", "first")
+		}, want: "first"},
+		{name: "empty attribute is skipped", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutStr("event.name", "")
+			lr.Attributes().PutStr("event.type", "second")
+		}, want: "second"},
+		{name: "non-string attribute is written as text", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutInt("event.name", 42)
+		}, want: "42"},
+		{name: "default when nothing names a type", record: func(plog.LogRecord) {}, want: "unknown"},
+		{name: "invalid UTF-8 is replaced", record: func(lr plog.LogRecord) {
+			lr.SetEventName("bad\xffname")
+		}, want: "bad\uFFFDname"},
+	}
+	cfg := defaultConfig()
+	cfg.EventType = EventTypeConfig{Attributes: []string{"event.name", "event.type"}, Default: "unknown"}
+	m := newMapping(cfg)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			tt.record(lr)
+			assert.Equal(t, tt.want, m.eventType(lr))
+		})
+	}
+}
+
+func TestFilter(t *testing.T) {
+	tests := []struct {
+		name         string
+		filter       FilterConfig
+		wantTypes    []string
+		wantFiltered int
+	}{
+		{name: "no filter keeps all", wantTypes: []string{"a", "b", "c"}},
+		{name: "include", filter: FilterConfig{Include: []string{"a", "c"}}, wantTypes: []string{"a", "c"}, wantFiltered: 2},
+		{name: "exclude", filter: FilterConfig{Exclude: []string{"a"}}, wantTypes: []string{"b", "c"}, wantFiltered: 2},
+		{name: "exclude wins over include", filter: FilterConfig{Include: []string{"a", "b"}, Exclude: []string{"b"}}, wantTypes: []string{"a"}, wantFiltered: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.Filter = tt.filter
+			groups, dropped := buildGroups(logsOfTypes("a", "b", "a", "b", "c"), newMapping(cfg), exportTime)
+			var types []string
+			for _, g := range groups {
+				types = append(types, g.eventType)
+			}
+			assert.Equal(t, tt.wantTypes, types)
+			assert.Equal(t, tt.wantFiltered, dropped.filtered)
+		})
+	}
+}
+
+func TestRecordTimestamp(t *testing.T) {
+	tests := []struct {
+		name      string
+		timestamp uint64
+		observed  uint64
+		want      int64
+		wantErr   bool
+	}{
+		{name: "timestamp", timestamp: 1_700_000_000_000_000_001, observed: 5, want: 1_700_000_000_000_000_001},
+		{name: "observed when timestamp is unset", observed: 1_700_000_000_000_000_002, want: 1_700_000_000_000_000_002},
+		{name: "export time when both are unset", want: exportTime.UnixNano()},
+		{name: "largest representable", timestamp: math.MaxInt64, want: math.MaxInt64},
+		{name: "year 3000 is out of range", timestamp: uint64(math.MaxInt64) + 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lr := plog.NewLogRecord()
+			lr.SetTimestamp(pcommon.Timestamp(tt.timestamp))
+			lr.SetObservedTimestamp(pcommon.Timestamp(tt.observed))
+			got, err := recordTimestamp(lr, exportTime)
+			if tt.wantErr {
+				assert.ErrorIs(t, err, errTimestampRange)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestInvalidRecordIsDroppedAlone(t *testing.T) {
+	ld := logsOfTypes("a", "a", "b")
+	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetTimestamp(pcommon.Timestamp(math.MaxUint64))
+
+	groups, dropped := buildGroups(ld, newMapping(defaultConfig()), exportTime)
+
+	require.Len(t, dropped.invalid, 1)
+	assert.Equal(t, "a", dropped.invalid[0].eventType)
+	assert.ErrorIs(t, dropped.invalid[0].err, errTimestampRange)
+	require.Len(t, groups, 2)
+	assert.Len(t, groups[0].records, 1)
+	assert.Len(t, groups[1].records, 1)
+}
+
+func TestPayload(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("shop")
+	sl.Scope().SetVersion("1.2.0")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.Body().SetEmptyMap().PutStr("msg", "paid")
+	lr.Attributes().PutInt("order", 7)
+	lr.SetSeverityText("INFO")
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
+	r := &recordRef{rl: rl, sl: sl, lr: lr}
+
+	tests := []struct {
+		name    string
+		payload PayloadConfig
+		want    string
+	}{
+		{name: "default: body and attributes", payload: PayloadConfig{Body: true, Attributes: true},
+			want: `{"body":{"msg":"paid"},"attributes":{"order":7}}`},
+		{name: "nothing", want: `{}`},
+		{name: "resource", payload: PayloadConfig{Resource: true}, want: `{"resource":{"service.name":"checkout"}}`},
+		{name: "scope", payload: PayloadConfig{Scope: true}, want: `{"scope":{"name":"shop","version":"1.2.0"}}`},
+		{name: "severity", payload: PayloadConfig{Severity: true}, want: `{"severity":{"text":"INFO","number":9}}`},
+		{name: "trace", payload: PayloadConfig{Trace: true},
+			want: `{"trace":{"trace_id":"0102030405060708090a0b0c0d0e0f10","span_id":"0102030405060708","flags":1}}`},
+		{name: "every part", payload: PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true},
+			want: `{"body":{"msg":"paid"},"attributes":{"order":7},"resource":{"service.name":"checkout"},` +
+				`"scope":{"name":"shop","version":"1.2.0"},"severity":{"text":"INFO","number":9},` +
+				`"trace":{"trace_id":"0102030405060708090a0b0c0d0e0f10","span_id":"0102030405060708","flags":1}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := appendPayload(nil, r, tt.payload)
+			assert.Equal(t, tt.want, string(got))
+			assert.True(t, json.Valid(got))
+		})
+	}
+
+	t.Run("empty parts are left out", func(t *testing.T) {
+		empty := &recordRef{rl: plog.NewResourceLogs(), sl: plog.NewScopeLogs(), lr: plog.NewLogRecord()}
+		all := PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+		assert.Equal(t, `{}`, string(appendPayload(nil, empty, all)))
+	})
+}
+
+func TestExpand(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Events = map[string]EventConfig{"deploy": {Columns: []ColumnConfig{
+		{Name: "service", Source: "attributes.service", SemanticType: "tag"},
+		{Name: "host", Source: "attributes.hosts", Expand: true, SemanticType: "tag"},
+	}}}
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, hosts := range []any{[]any{"h1", "h2", "h3"}, []any{}, "single", nil, []any{"x", 7}} {
+		lr := records.AppendEmpty()
+		lr.SetEventName("deploy")
+		lr.SetTimestamp(1)
+		lr.Attributes().PutStr("service", "api")
+		if hosts != nil {
+			require.NoError(t, lr.Attributes().PutEmpty("hosts").FromRaw(hosts))
+		}
+	}
+	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
+	require.Len(t, groups, 1)
+
+	req, nulled := groups[0].rowInsert(cfg.Payload)
+
+	var hosts []any
+	for _, row := range req.Rows.Rows {
+		require.Len(t, row.Values, 5)
+		assert.Equal(t, "api", row.Values[3].GetStringValue())
+		hosts = append(hosts, cellOf(row.Values[4]))
+	}
+	// An array gives one row per element; an empty array, a missing
+	// attribute or a scalar give one row (null or the scalar).
+	assert.Equal(t, []any{"h1", "h2", "h3", nil, "single", nil, "x", "7"}, hosts)
+	assert.Zero(t, nulled)
+}
+
+func TestExtraColumnsNullsAreCounted(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
+		{Name: "n", Source: "attributes.n", Type: ColumnTypeInt64},
+	}}}
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	records.AppendEmpty().Attributes().PutInt("n", 1)
+	records.AppendEmpty().Attributes().PutStr("n", "not a number")
+	records.AppendEmpty() // absent: null, not counted
+	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
+	require.Len(t, groups, 1)
+
+	req, nulled := groups[0].rowInsert(cfg.Payload)
+
+	assert.Equal(t, 1, nulled)
+	var got []any
+	for _, row := range req.Rows.Rows {
+		got = append(got, cellOf(row.Values[3]))
+	}
+	assert.Equal(t, []any{int64(1), nil, nil}, got)
+}
+
+func TestGroupLogsKeepResourceAndScope(t *testing.T) {
+	ld := plog.NewLogs()
+	for r := range 2 {
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutInt("resource", int64(r))
+		rl.SetSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
+		for s := range 2 {
+			sl := rl.ScopeLogs().AppendEmpty()
+			sl.Scope().SetName("scope")
+			sl.Scope().Attributes().PutInt("scope", int64(s))
+			for _, eventType := range []string{"a", "b"} {
+				lr := sl.LogRecords().AppendEmpty()
+				lr.SetEventName(eventType)
+				lr.Attributes().PutStr("at", eventType)
+			}
+		}
+	}
+	groups, _ := buildGroups(ld, newMapping(defaultConfig()), exportTime)
+	require.Len(t, groups, 2)
+
+	got := groups[0].logs()
+
+	require.Equal(t, 2, got.ResourceLogs().Len())
+	assert.Equal(t, 4, got.LogRecordCount())
+	for r, rl := range got.ResourceLogs().All() {
+		assert.Equal(t, map[string]any{"resource": int64(r)}, rl.Resource().Attributes().AsRaw())
+		assert.Equal(t, "https://opentelemetry.io/schemas/1.26.0", rl.SchemaUrl())
+		require.Equal(t, 2, rl.ScopeLogs().Len())
+		for s, sl := range rl.ScopeLogs().All() {
+			assert.Equal(t, map[string]any{"scope": int64(s)}, sl.Scope().Attributes().AsRaw())
+			require.Equal(t, 1, sl.LogRecords().Len())
+			assert.Equal(t, "a", sl.LogRecords().At(0).EventName())
+		}
+	}
+}
+
+// TestGoldenMapping checks the whole mapping, record to RowInsertRequests,
+// against testdata/golden; `go test -run TestGoldenMapping -update` rewrites them.
+func TestGoldenMapping(t *testing.T) {
+	tests := []struct {
+		name   string
+		config func(*Config)
+	}{
+		{name: "defaults", config: func(*Config) {}},
+		{name: "per_type_tables_and_columns", config: func(cfg *Config) {
+			cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+			cfg.Events = map[string]EventConfig{
+				"user.login": {Table: "logins", Columns: []ColumnConfig{
+					{Name: "user_id", Source: "attributes.user.id", SemanticType: "tag"},
+					{Name: "success", Source: "attributes.success", Type: ColumnTypeBool},
+					{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
+				}},
+				"order.placed": {Table: "orders", Columns: []ColumnConfig{
+					{Name: "item", Source: "body.items", Type: ColumnTypeJSON, Expand: true},
+					{Name: "total_cents", Source: "body.total_cents", Type: ColumnTypeInt64},
+				}},
+				"*": {Columns: []ColumnConfig{
+					{Name: "service", Source: "resource.service.name", SemanticType: "tag"},
+					{Name: "severity", Source: "severity_number", Type: ColumnTypeInt64},
+					{Name: "trace_id", Source: "trace_id"},
+					{Name: "scope", Source: "scope.name"},
+				}},
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			tt.config(cfg)
+			groups, dropped := buildGroups(goldenLogs(), newMapping(cfg), exportTime)
+			assert.Equal(t, drops{}, dropped)
+
+			var inserts []*greptimev1.RowInsertRequest
+			for _, g := range groups {
+				req, _ := g.rowInsert(cfg.Payload)
+				inserts = append(inserts, req)
+			}
+			got := marshalGolden(t, inserts)
+
+			path := filepath.Join("testdata", "golden", tt.name+".json")
+			if *update {
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.WriteFile(path, got, 0o600))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got))
+		})
+	}
+}
+
+// goldenLogs is a batch of realistic events from two services.
+func goldenLogs() plog.Logs {
+	ld := plog.NewLogs()
+	ts := pcommon.Timestamp(1_764_158_400_000_000_000) // 2025-11-26T12:00:00Z
+
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "auth")
+	rl.Resource().Attributes().PutStr("host.name", "auth-1")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("auth/events")
+	for i, user := range []string{"alice", "bob"} {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName("user.login")
+		lr.SetTimestamp(ts + pcommon.Timestamp(i))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		lr.Attributes().PutStr("user.id", user)
+		lr.Attributes().PutBool("success", i == 0)
+		body := lr.Body().SetEmptyMap()
+		body.PutDouble("latency_ms", 12.5+float64(i))
+		body.PutStr("method", "password")
+	}
+	lr := sl.LogRecords().AppendEmpty()
+	lr.Attributes().PutStr("event.name", "session.expired")
+	lr.SetObservedTimestamp(ts + 10)
+	lr.Body().SetStr("session ended after 30m")
+	lr.SetTraceID(pcommon.TraceID{0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	lr.SetSpanID(pcommon.SpanID{0xbb, 1, 2, 3, 4, 5, 6, 7})
+
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	sl = rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("shop/orders")
+	sl.Scope().SetVersion("2.0.1")
+	lr = sl.LogRecords().AppendEmpty()
+	lr.SetEventName("order.placed")
+	lr.SetTimestamp(ts + 20)
+	body := lr.Body().SetEmptyMap()
+	body.PutInt("total_cents", 4599)
+	items := body.PutEmptySlice("items")
+	items.AppendEmpty().SetEmptyMap().PutStr("sku", "A-1")
+	items.AppendEmpty().SetEmptyMap().PutStr("sku", "B-2")
+	body.PutEmptyMap("shipping").PutStr("country", "NZ")
+	lr.Attributes().PutEmptyBytes("signature").FromRaw([]byte{0xde, 0xad, 0xbe, 0xef})
+	lr.Attributes().PutDouble("ratio", math.NaN())
+	lr = sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(ts + 30)
+	lr.Body().SetStr("plain log line with \"quotes\", a tab\tand bad UTF-8 \xff")
+	return ld
+}
+
+// marshalGolden renders row inserts for review: each table with its schema
+// ("name DATATYPE SEMANTIC") and rows, payloads shown as the JSON they hold.
+// It first checks that every value's kind matches its column's datatype.
+func marshalGolden(t *testing.T, inserts []*greptimev1.RowInsertRequest) []byte {
+	type table struct {
+		Table  string   `json:"table"`
+		Schema []string `json:"schema"`
+		Rows   [][]any  `json:"rows"`
+	}
+	var tables []table
+	for _, ins := range inserts {
+		tb := table{Table: ins.TableName}
+		for _, c := range ins.Rows.Schema {
+			tb.Schema = append(tb.Schema, c.ColumnName+" "+c.Datatype.String()+" "+c.SemanticType.String())
+		}
+		for _, row := range ins.Rows.Rows {
+			require.Len(t, row.Values, len(ins.Rows.Schema))
+			var values []any
+			for i, v := range row.Values {
+				assertValueKind(t, ins.Rows.Schema[i], v)
+				cell := cellOf(v)
+				if s, ok := cell.(string); ok && ins.Rows.Schema[i].Datatype == greptimev1.ColumnDataType_JSON {
+					require.True(t, json.Valid([]byte(s)), "JSON column value %q", s)
+					cell = json.RawMessage(s)
+				}
+				values = append(values, cell)
+			}
+			tb.Rows = append(tb.Rows, values)
+		}
+		tables = append(tables, tb)
+	}
+	out, err := json.MarshalIndent(tables, "", "  ")
+	require.NoError(t, err)
+	return append(out, '\n')
+}
+
+// assertValueKind checks a value holds what its column's datatype takes, or null.
+func assertValueKind(t *testing.T, col *greptimev1.ColumnSchema, v *greptimev1.Value) {
+	var takes []greptimev1.ColumnDataType
+	switch v.GetValueData().(type) {
+	case nil:
+		return
+	case *greptimev1.Value_StringValue:
+		takes = []greptimev1.ColumnDataType{greptimev1.ColumnDataType_STRING, greptimev1.ColumnDataType_JSON}
+	case *greptimev1.Value_I64Value:
+		takes = []greptimev1.ColumnDataType{greptimev1.ColumnDataType_INT64}
+	case *greptimev1.Value_F64Value:
+		takes = []greptimev1.ColumnDataType{greptimev1.ColumnDataType_FLOAT64}
+	case *greptimev1.Value_BoolValue:
+		takes = []greptimev1.ColumnDataType{greptimev1.ColumnDataType_BOOLEAN}
+	case *greptimev1.Value_TimestampNanosecondValue:
+		takes = []greptimev1.ColumnDataType{greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND}
+	}
+	assert.Contains(t, takes, col.Datatype, "value %v of column %q", v, col.ColumnName)
+}
+
+// logsOfTypes is a batch with one record per event type given.
+func logsOfTypes(types ...string) plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, eventType := range types {
+		lr := records.AppendEmpty()
+		lr.SetEventName(eventType)
+		lr.SetTimestamp(pcommon.Timestamp(1_700_000_000_000_000_000 + i))
+		lr.Body().SetStr(eventType + " happened")
+	}
+	return ld
+}
+
+func columnNames(schema []*greptimev1.ColumnSchema) []string {
+	names := make([]string, len(schema))
+	for i, c := range schema {
+		names[i] = c.ColumnName
+	}
+	return names
+}
+
+// cellOf is a proto value as a plain Go value, nil for null.
+func cellOf(v *greptimev1.Value) any {
+	switch d := v.GetValueData().(type) {
+	case *greptimev1.Value_StringValue:
+		return d.StringValue
+	case *greptimev1.Value_I64Value:
+		return d.I64Value
+	case *greptimev1.Value_F64Value:
+		return d.F64Value
+	case *greptimev1.Value_BoolValue:
+		return d.BoolValue
+	case *greptimev1.Value_TimestampNanosecondValue:
+		return d.TimestampNanosecondValue
+	default:
+		return nil
+	}
+}
