@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestRun serves one insert and one rejected insert, then stops: the output
+// says it is a stand-in, logs both calls and ends with the table it held.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, "127.0.0.1:0", "public") }()
+
+	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
+	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
+	client := dial(t, serving.FindStringSubmatch(out.String())[1])
+
+	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING))
+	require.NoError(t, err)
+	_, err = client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_INT64)) // type changed
+	require.Error(t, err)
+	assert.Eventually(t, func() bool { return strings.Count(out.String(), " insert db=public") == 2 },
+		5*time.Second, 10*time.Millisecond)
+
+	cancel()
+	require.NoError(t, <-done)
+	got := out.String()
+	assert.Contains(t, got, "in-memory GreptimeDB-protocol stand-in, NOT GreptimeDB")
+	assert.Regexp(t, `\d\d:\d\d:\d\d insert db=public rows=\[events:1\] -> OK, 1 rows`, got)
+	assert.Regexp(t, `insert db=public rows=\[events:1\] -> InvalidArgument: .+`, got)
+	assert.Contains(t, got, `CREATE TABLE IF NOT EXISTS "events"`)
+	assert.Contains(t, got, "rows: 1\n")
+}
+
+// insertEvent is a request with one row of the exporter's base columns, the
+// type column of the given data type.
+func insertEvent(table string, typeColumn greptimev1.ColumnDataType) *greptimev1.GreptimeRequest {
+	typeValue := &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: "user.login"}}
+	if typeColumn == greptimev1.ColumnDataType_INT64 {
+		typeValue = &greptimev1.Value{ValueData: &greptimev1.Value_I64Value{I64Value: 1}}
+	}
+	rows := &greptimev1.Rows{
+		Schema: []*greptimev1.ColumnSchema{
+			{ColumnName: "type", Datatype: typeColumn, SemanticType: greptimev1.SemanticType_TAG},
+			{ColumnName: "timestamp", Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+		},
+		Rows: []*greptimev1.Row{{Values: []*greptimev1.Value{
+			typeValue,
+			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: time.Now().UnixNano()}},
+		}}},
+	}
+	return &greptimev1.GreptimeRequest{
+		Header: &greptimev1.RequestHeader{Dbname: "public"},
+		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{
+			Inserts: []*greptimev1.RowInsertRequest{{TableName: table, Rows: rows}},
+		}},
+	}
+}
+
+func dial(t *testing.T, addr string) greptimev1.GreptimeDatabaseClient {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return greptimev1.NewGreptimeDatabaseClient(conn)
+}
+
+// syncBuffer is a bytes.Buffer that run and the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
