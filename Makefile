@@ -1,14 +1,18 @@
 # greptime_events exporter: see README.md for what each target does.
-GO      ?= go
-BIN     := $(CURDIR)/bin
-OCB     := $(BIN)/builder
-OTELCOL := $(CURDIR)/_build/otelcol-greptime-events
+GO           ?= go
+BIN          := $(CURDIR)/bin
+OCB          := $(BIN)/builder
+OTELCOL      := $(CURDIR)/_build/otelcol-greptime-events
+TELEMETRYGEN := $(BIN)/telemetrygen
+DEMO         := $(BIN)/greptime-events-demo
 
-.PHONY: test build run generate
+.PHONY: test build run demo standin generate
 
-## test: every test, with the race detector (what CI runs)
-test:
+## test: every test with the race detector: the exporter's, then the end-to-end
+## tests against the built collector (what CI runs)
+test: $(OTELCOL) $(TELEMETRYGEN)
 	$(GO) test -race -count=1 ./...
+	OTELCOL_BIN=$(OTELCOL) TELEMETRYGEN_BIN=$(TELEMETRYGEN) $(GO) -C e2e test -race -count=1 ./...
 
 ## build: the otelcol-greptime-events distribution, into _build/
 build: $(OTELCOL)
@@ -19,9 +23,22 @@ $(OCB):
 $(OTELCOL): $(OCB) builder-config.yaml go.mod go.sum $(wildcard *.go) $(wildcard internal/*/*.go)
 	$(OCB) --config builder-config.yaml
 
+# telemetrygen, the version pinned by the tool directive in e2e/go.mod
+$(TELEMETRYGEN): e2e/go.mod e2e/go.sum
+	$(GO) -C e2e build -o $(TELEMETRYGEN) github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
+
 ## run: the built collector with examples/collector.yaml
 run: build
 	$(OTELCOL) --config examples/collector.yaml
+
+## demo: builds the collector, sends events over OTLP, prints the event tables
+demo: $(OTELCOL)
+	$(GO) -C e2e build -o $(DEMO) ./cmd/demo
+	$(DEMO) -collector $(OTELCOL) -config examples/collector.yaml
+
+## standin: the in-memory GreptimeDB-protocol stand-in on 127.0.0.1:4001, for make run
+standin:
+	$(GO) run ./cmd/greptime-standin
 
 ## generate: internal/metadata and the generated tests, from metadata.yaml
 generate:

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+// queries show in GreptimeDB what the demo stored: the rows per type, the
+// table's schema and options, and a value read out of the JSON payload.
+var queries = []string{
+	"SELECT type, count(*) FROM " + table + " GROUP BY type ORDER BY type;",
+	"SHOW CREATE TABLE " + table + ";",
+	"SELECT json_get_string(payload, 'body.user') AS login_user, count(*) AS logins FROM " + table +
+		" WHERE type = 'user.login' GROUP BY login_user ORDER BY login_user;",
+	"SELECT timestamp, type, json_to_string(payload) AS payload FROM " + table + " ORDER BY timestamp DESC LIMIT 3;",
+}
+
+// printSQL prints the queries, for a user to run against GreptimeDB.
+func printSQL(w io.Writer, db *greptimeDB) {
+	where := "GreptimeDB's MySQL port (mysql -h 127.0.0.1 -P 4002) or its dashboard (http://127.0.0.1:4000/dashboard)"
+	if db.standIn != nil {
+		where = "a real GreptimeDB (make demo with GREPTIMEDB_ENDPOINT set; README: Running against a real GreptimeDB),\nover its MySQL port (mysql -h 127.0.0.1 -P 4002)"
+	}
+	fmt.Fprintf(w, "The same in SQL, against %s:\n", where)
+	for _, q := range queries {
+		fmt.Fprintln(w, "  "+q)
+	}
+	fmt.Fprintln(w)
+}
