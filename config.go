@@ -49,6 +49,10 @@ type Config struct {
 	Events map[string]EventConfig `mapstructure:"events"`
 	// Filter keeps or drops records by event type.
 	Filter FilterConfig `mapstructure:"filter"`
+	// MaxRequestBytes caps the size of one insert call: larger groups are
+	// split into several calls, and a record larger on its own is dropped.
+	// Default 8 MiB, well under GreptimeDB's 512 MiB gRPC message limit.
+	MaxRequestBytes int `mapstructure:"max_request_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -140,6 +144,9 @@ const (
 	ColumnTypeJSON      ColumnType = "json"
 )
 
+// minRequestBytes leaves room for a request's framing and a small event.
+const minRequestBytes = 1024
+
 // wildcardEventType configures every event type not listed in Events.
 const wildcardEventType = "*"
 
@@ -167,6 +174,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Password != "" && cfg.Username == "" {
 		errs = append(errs, errors.New(`"password" is set but "username" is empty`))
+	}
+	if cfg.MaxRequestBytes < minRequestBytes {
+		errs = append(errs, fmt.Errorf(`"max_request_bytes" must be at least %d, got %d`, minRequestBytes, cfg.MaxRequestBytes))
 	}
 	errs = append(errs, validateTableName("table", cfg.Table))
 	errs = append(errs, cfg.TableOptions.validate("")...)

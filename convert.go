@@ -4,10 +4,9 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+	"unicode/utf8"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -17,8 +16,9 @@ type fieldKind uint8
 const (
 	fieldAbsent fieldKind = iota
 	fieldValue            // an attribute, resource attribute or body value
-	fieldStr              // a string record field (scope name, severity text, ids)
+	fieldStr              // a string record field (scope name, severity text)
 	fieldInt              // an integer record field (severity number)
+	fieldID               // a trace or span id, written as hex
 )
 
 // field is the value an extra column's source reads from a record.
@@ -27,6 +27,8 @@ type field struct {
 	v    pcommon.Value
 	s    string
 	i    int64
+	id   [16]byte
+	idN  int // bytes of id in use: 16 for a trace id, 8 for a span id
 }
 
 // readSource reads an extra column's source from a record.
@@ -58,11 +60,15 @@ func readSource(src source, r *recordRef) field {
 		}
 	case sourceTraceID:
 		if id := r.lr.TraceID(); !id.IsEmpty() {
-			return field{kind: fieldStr, s: string(appendHex(nil, id[:]))}
+			f := field{kind: fieldID, idN: len(id)}
+			copy(f.id[:], id[:])
+			return f
 		}
 	case sourceSpanID:
 		if id := r.lr.SpanID(); !id.IsEmpty() {
-			return field{kind: fieldStr, s: string(appendHex(nil, id[:]))}
+			f := field{kind: fieldID, idN: len(id)}
+			copy(f.id[:], id[:])
+			return f
 		}
 	}
 	if !ok || v.Type() == pcommon.ValueTypeEmpty {
@@ -84,35 +90,66 @@ type cellKind uint8
 const (
 	cellNull cellKind = iota
 	cellString
-	cellJSON // JSON text in s
 	cellInt64
 	cellFloat64
 	cellBool
 	cellTimestamp // nanoseconds in i
 )
 
-// cell is an extra-column value converted to its column's type.
+// cell is an extra-column value converted to its column's type. Text is
+// either borrowed from the record (s) or written into the converter's
+// scratch buffer (b); it is valid until the converter is reset.
 type cell struct {
 	kind cellKind
 	s    string
+	b    []byte
 	i    int64
 	f    float64
+}
+
+// textLen is the length of a string cell's text.
+func (c *cell) textLen() int { return len(c.s) + len(c.b) }
+
+// appendText appends a string cell's text.
+func (c *cell) appendText(dst []byte) []byte {
+	if c.b != nil {
+		return append(dst, c.b...)
+	}
+	return append(dst, c.s...)
+}
+
+// converter converts fields to column types, writing any text it has to make
+// (numbers, JSON, hex ids) into a scratch buffer it reuses between rows.
+type converter struct {
+	scratch []byte
+}
+
+// reset makes the scratch buffer reusable; cells converted before are invalid.
+func (cv *converter) reset() { cv.scratch = cv.scratch[:0] }
+
+// text appends text made by fn to the scratch buffer as a string cell.
+func (cv *converter) text(fn func([]byte) []byte) cell {
+	start := len(cv.scratch)
+	cv.scratch = fn(cv.scratch)
+	return cell{kind: cellString, b: cv.scratch[start:len(cv.scratch):len(cv.scratch)]}
 }
 
 // convert converts a field to a column type where that loses nothing: ints
 // to floats, any scalar to a string, maps and slices to JSON text for string
 // and json columns, strings that spell a number, bool or RFC 3339 time.
 // Anything else becomes null with ok false, so the caller can count it; an
-// absent field is null with ok true.
-func convert(f field, typ ColumnType) (c cell, ok bool) {
+// absent field is null with ok true. A json column holds the field as JSON:
+// a string becomes a JSON string.
+func (cv *converter) convert(f field, typ ColumnType) (c cell, ok bool) {
 	if f.kind == fieldAbsent {
 		return cell{}, true
 	}
-	// Fold the fixed record fields into the value types they match.
 	vt := pcommon.ValueTypeStr
 	switch f.kind {
 	case fieldInt:
 		vt = pcommon.ValueTypeInt
+	case fieldID:
+		return cv.convertID(f, typ)
 	case fieldValue:
 		vt = f.v.Type()
 		switch vt {
@@ -124,27 +161,30 @@ func convert(f field, typ ColumnType) (c cell, ok bool) {
 	}
 	switch typ {
 	case ColumnTypeJSON:
-		if vt == pcommon.ValueTypeStr {
-			return cell{kind: cellJSON, s: string(appendJSONString(nil, f.s))}, true
+		switch vt {
+		case pcommon.ValueTypeStr:
+			return cv.text(func(b []byte) []byte { return appendJSONString(b, f.s) }), true
+		case pcommon.ValueTypeInt:
+			return cv.text(func(b []byte) []byte { return strconv.AppendInt(b, f.i, 10) }), true
 		}
-		if vt == pcommon.ValueTypeInt {
-			return cell{kind: cellJSON, s: strconv.FormatInt(f.i, 10)}, true
-		}
-		return cell{kind: cellJSON, s: string(appendJSONValue(nil, f.v, 0))}, true
+		return cv.text(func(b []byte) []byte { return appendJSONValue(b, f.v, 0) }), true
 	case ColumnTypeString:
 		switch vt {
 		case pcommon.ValueTypeStr:
-			return cell{kind: cellString, s: strings.ToValidUTF8(f.s, "\uFFFD")}, true
+			if !utf8.ValidString(f.s) {
+				return cv.text(func(b []byte) []byte { return appendValidUTF8(b, f.s) }), true
+			}
+			return cell{kind: cellString, s: f.s}, true
 		case pcommon.ValueTypeInt:
-			return cell{kind: cellString, s: strconv.FormatInt(f.i, 10)}, true
+			return cv.text(func(b []byte) []byte { return strconv.AppendInt(b, f.i, 10) }), true
 		case pcommon.ValueTypeDouble:
-			return cell{kind: cellString, s: strconv.FormatFloat(f.v.Double(), 'g', -1, 64)}, true
+			return cv.text(func(b []byte) []byte { return strconv.AppendFloat(b, f.v.Double(), 'g', -1, 64) }), true
 		case pcommon.ValueTypeBool:
-			return cell{kind: cellString, s: strconv.FormatBool(f.v.Bool())}, true
+			return cv.text(func(b []byte) []byte { return strconv.AppendBool(b, f.v.Bool()) }), true
 		case pcommon.ValueTypeBytes:
-			return cell{kind: cellString, s: base64.StdEncoding.EncodeToString(f.v.Bytes().AsRaw())}, true
+			return cv.text(func(b []byte) []byte { return base64.StdEncoding.AppendEncode(b, f.v.Bytes().AsRaw()) }), true
 		default: // maps and slices
-			return cell{kind: cellString, s: string(appendJSONValue(nil, f.v, 0))}, true
+			return cv.text(func(b []byte) []byte { return appendJSONValue(b, f.v, 0) }), true
 		}
 	case ColumnTypeInt64:
 		switch vt {
@@ -190,6 +230,21 @@ func convert(f field, typ ColumnType) (c cell, ok bool) {
 	return cell{}, false
 }
 
+// convertID writes a trace or span id as hex text, the only lossless form.
+func (cv *converter) convertID(f field, typ ColumnType) (cell, bool) {
+	id := f.id[:f.idN]
+	switch typ {
+	case ColumnTypeString:
+		return cv.text(func(b []byte) []byte { return appendHex(b, id) }), true
+	case ColumnTypeJSON:
+		return cv.text(func(b []byte) []byte {
+			b = append(b, '"')
+			return append(appendHex(b, id), '"')
+		}), true
+	}
+	return cell{}, false
+}
+
 func boolInt(b bool) int64 {
 	if b {
 		return 1
@@ -197,22 +252,18 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
-// protoValue is the cell as a greptime-proto Value; null is a Value without data.
-func (c cell) protoValue() *greptimev1.Value {
-	switch c.kind {
-	case cellString, cellJSON:
-		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: c.s}}
-	case cellInt64:
-		return &greptimev1.Value{ValueData: &greptimev1.Value_I64Value{I64Value: c.i}}
-	case cellFloat64:
-		return &greptimev1.Value{ValueData: &greptimev1.Value_F64Value{F64Value: c.f}}
-	case cellBool:
-		return &greptimev1.Value{ValueData: &greptimev1.Value_BoolValue{BoolValue: c.i != 0}}
-	case cellTimestamp:
-		return &greptimev1.Value{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: c.i}}
-	default:
-		return &greptimev1.Value{}
+// appendValidUTF8 appends s with each invalid byte sequence replaced by U+FFFD.
+func appendValidUTF8(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
 	}
+	return dst
 }
 
 func appendInt(buf []byte, i int64) []byte { return strconv.AppendInt(buf, i, 10) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
@@ -25,23 +24,21 @@ import (
 // batch of many event types does not open a burst of streams per consumer.
 const maxConcurrentInserts = 8
 
-// The reasons of the records_dropped metric.
-const (
-	dropFiltered = "filtered"
-	dropRejected = "rejected"
-	dropInvalid  = "invalid"
-)
-
 type logsExporter struct {
-	cfg       *Config
-	settings  component.TelemetrySettings
-	logger    *zap.Logger
-	mapping   *mapping
-	header    *greptimev1.RequestHeader
+	cfg      *Config
+	settings component.TelemetrySettings
+	logger   *zap.Logger
+	mapping  *mapping
+	// headerWire is the request header, with any credentials, in wire form.
+	headerWire []byte
+	// codecOpt sends requests as the wire bytes the encoder wrote.
+	codecOpt  grpc.CallOption
 	telemetry *internalmetadata.TelemetryBuilder
+	// tableAttrs are the metric attributes of each table, made once.
+	tableAttrs map[string]metric.AddOption
 
-	conn   *grpc.ClientConn
-	client greptimev1.GreptimeDatabaseClient
+	conn    *grpc.ClientConn
+	workers *workers
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
@@ -55,13 +52,20 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 			Basic: &greptimev1.Basic{Username: cfg.Username, Password: string(cfg.Password)},
 		}}
 	}
+	m := newMapping(cfg)
+	tableAttrs := map[string]metric.AddOption{}
+	for _, s := range m.schemas() {
+		tableAttrs[s.table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", s.table)))
+	}
 	return &logsExporter{
-		cfg:       cfg,
-		settings:  set.TelemetrySettings,
-		logger:    set.Logger,
-		mapping:   newMapping(cfg),
-		header:    header,
-		telemetry: tb,
+		cfg:        cfg,
+		settings:   set.TelemetrySettings,
+		logger:     set.Logger,
+		mapping:    m,
+		tableAttrs: tableAttrs,
+		headerWire: encodeHeader(header),
+		codecOpt:   grpc.ForceCodecV2(newWireCodec()),
+		telemetry:  tb,
 	}, nil
 }
 
@@ -71,7 +75,7 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("failed to create the gRPC client of %q: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
 	e.conn = conn
-	e.client = greptimev1.NewGreptimeDatabaseClient(conn)
+	e.workers = startWorkers(maxConcurrentInserts - 1) // the pushing goroutine sends too
 	e.logger.Info("Exporting events to GreptimeDB",
 		zap.String("endpoint", e.cfg.ClientConfig.Endpoint),
 		zap.String("database", e.cfg.Database),
@@ -81,103 +85,116 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 
 func (e *logsExporter) shutdown(context.Context) error {
 	e.telemetry.Shutdown()
+	if e.workers != nil {
+		e.workers.stop()
+	}
 	if e.conn == nil {
 		return nil
 	}
 	return e.conn.Close()
 }
 
-// pushLogs writes the batch as one insert call per (table, type). Groups that
-// fail with a retryable error go back to exporterhelper as a smaller batch;
-// groups rejected permanently are dropped, logged and counted, and do not
-// hold back the others.
+// pushLogs writes the batch as one insert call per (table, type), or several
+// where a group exceeds max_request_bytes. Records of calls that fail with a
+// retryable error go back to exporterhelper as a smaller batch; calls
+// rejected permanently are dropped, logged and counted, and do not hold back
+// the others.
 func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	groups, dropped := buildGroups(ld, e.mapping, time.Now())
+	gr := grouperPool.Get().(*grouper)
+	defer gr.release()
+	groups, dropped := gr.build(ld, e.mapping, time.Now())
 	e.recordDrops(ctx, dropped)
 
-	errs := make([]error, len(groups))
-	e.forEachGroup(groups, func(i int, g *group) { errs[i] = e.send(ctx, g) })
+	results := make([]groupResult, len(groups))
+	e.workers.run(len(groups), func(i int) { results[i] = e.sendGroup(ctx, groups[i]) })
 
 	var retryErr, permErr error
 	var failed plog.Logs
-	for i, g := range groups {
-		switch err := errs[i]; {
-		case err == nil:
-		case consumererror.IsPermanent(err):
-			permErr = errors.Join(permErr, err)
-		default:
-			retryErr = errors.Join(retryErr, err)
+	for _, r := range results {
+		permErr = errors.Join(permErr, r.permErr)
+		if r.retryErr != nil {
+			retryErr = errors.Join(retryErr, r.retryErr)
 			if failed == (plog.Logs{}) {
 				failed = plog.NewLogs()
 			}
-			g.appendTo(failed)
+			appendRecords(failed, r.failed)
 		}
 	}
 	if retryErr != nil {
-		// Only the failed groups come back; permanently rejected ones were
+		// Only the failed records come back; permanently rejected ones were
 		// counted already and must not be retried with them.
 		return consumererror.NewLogs(retryErr, failed)
 	}
 	return permErr
 }
 
-// forEachGroup runs fn for every group, at most maxConcurrentInserts at a time.
-func (e *logsExporter) forEachGroup(groups []*group, fn func(int, *group)) {
-	if len(groups) == 1 {
-		fn(0, groups[0])
-		return
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, maxConcurrentInserts)
-	for i, g := range groups {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			fn(i, g)
-		})
-	}
-	wg.Wait()
+// groupResult is what became of a group's calls.
+type groupResult struct {
+	failed   []recordRef // records of calls that may succeed when retried
+	retryErr error
+	permErr  error
 }
 
-// send writes one group with one Handle call. It returns nil, a retryable
-// error, or a permanent one after logging and counting the dropped records.
-func (e *logsExporter) send(ctx context.Context, g *group) error {
-	insert, nulled := g.rowInsert(e.mapping.payload)
-	req := &greptimev1.GreptimeRequest{
-		Header:  e.header,
-		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{insert}}},
+// sendGroup encodes a group into requests of at most max_request_bytes and
+// sends them one after another.
+func (e *logsExporter) sendGroup(ctx context.Context, g *group) groupResult {
+	var res groupResult
+	ge := newGroupEncoder(g, e.headerWire, e.mapping.payload, e.cfg.MaxRequestBytes)
+	for {
+		c, ok := ge.nextChunk()
+		if !ok {
+			break
+		}
+		switch err := e.send(ctx, g, c); {
+		case err == nil:
+		case consumererror.IsPermanent(err):
+			res.permErr = errors.Join(res.permErr, err)
+		default:
+			res.retryErr = errors.Join(res.retryErr, err)
+			res.failed = append(res.failed, c.records...)
+		}
 	}
+	e.recordDrops(ctx, drops{invalid: ge.tooLarge})
+	return res
+}
+
+// send writes one chunk with one Handle call. It returns nil, a retryable
+// error, or a permanent one after logging and counting the dropped records.
+func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, g.schema.hints)
-	var trailer metadata.MD
+	var (
+		resp    greptimev1.GreptimeResponse
+		trailer metadata.MD
+	)
 	start := time.Now()
-	resp, err := e.client.Handle(ctx, req, grpc.Trailer(&trailer))
+	err := e.conn.Invoke(ctx, handleMethod, c.req, &resp, e.codecOpt, grpc.Trailer(&trailer))
 	elapsed := time.Since(start).Seconds()
-	tableAttr := metric.WithAttributeSet(attribute.NewSet(attribute.String("table", g.table())))
 
 	if err == nil {
-		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeAttr("success"))
-		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, int64(resp.GetAffectedRows().GetValue()), tableAttr)
-		if nulled > 0 {
-			e.telemetry.ExporterGreptimeEventsValuesNulled.Add(ctx, int64(nulled), tableAttr)
+		c.req.release() // gRPC is done with the bytes once the server answered
+		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeSuccess)
+		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, int64(resp.GetAffectedRows().GetValue()), e.tableAttrs[g.table()])
+		if c.nulled > 0 {
+			e.telemetry.ExporterGreptimeEventsValuesNulled.Add(ctx, int64(c.nulled), e.tableAttrs[g.table()])
 		}
 		e.logger.Debug("Inserted events",
 			zap.String("table", g.table()), zap.String("type", g.eventType),
-			zap.Int("rows", len(insert.Rows.Rows)), zap.Float64("seconds", elapsed))
+			zap.Int("rows", c.rows), zap.Float64("seconds", elapsed))
 		return nil
 	}
 
 	err = classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
 	if !consumererror.IsPermanent(err) {
-		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeAttr("retryable"))
+		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
 		e.logger.Debug("Insert failed, will retry",
 			zap.String("table", g.table()), zap.String("type", g.eventType), zap.Error(err))
 		return err
 	}
-	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeAttr("permanent"))
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(g.records)), reasonAttr(dropRejected))
+	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
 	e.logger.Error("GreptimeDB rejected events permanently; dropping them",
 		zap.String("table", g.table()), zap.String("type", g.eventType),
-		zap.Int("records", len(g.records)), zap.Int("rows", len(insert.Rows.Rows)),
+		zap.Int("records", len(c.records)), zap.Int("rows", c.rows),
 		zap.Error(err))
 	return fmt.Errorf("insert into %q (type %q): %w", g.table(), g.eventType, err)
 }
@@ -185,17 +202,27 @@ func (e *logsExporter) send(ctx context.Context, g *group) error {
 // recordDrops counts and logs the records of a batch that belong to no group.
 func (e *logsExporter) recordDrops(ctx context.Context, d drops) {
 	if d.filtered > 0 {
-		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), reasonAttr(dropFiltered))
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), droppedFiltered)
 		e.logger.Debug("Dropped records by event type filter", zap.Int("records", d.filtered))
 	}
 	if len(d.invalid) > 0 {
-		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), reasonAttr(dropInvalid))
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), droppedInvalid)
 		for _, r := range d.invalid {
 			e.logger.Warn("Dropped a record that cannot be an event",
 				zap.String("type", r.eventType), zap.Error(r.err))
 		}
 	}
 }
+
+// Metric attribute options, made once: attribute sets allocate.
+var (
+	outcomeSuccess   = outcomeAttr("success")
+	outcomeRetryable = outcomeAttr("retryable")
+	outcomePermanent = outcomeAttr("permanent")
+	droppedFiltered  = reasonAttr("filtered")
+	droppedRejected  = reasonAttr("rejected")
+	droppedInvalid   = reasonAttr("invalid")
+)
 
 func outcomeAttr(outcome string) metric.RecordOption {
 	return metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome)))

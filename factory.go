@@ -66,7 +66,8 @@ func createDefaultConfig() component.Config {
 			Attributes: []string{"event.name"}, // the semantic-conventions attribute for event names
 			Default:    "log",
 		},
-		Payload: PayloadConfig{Body: true, Attributes: true},
+		Payload:         PayloadConfig{Body: true, Attributes: true},
+		MaxRequestBytes: 8 << 20, // small calls for GreptimeDB's memory, far below its 512 MiB limit
 	}
 }
 

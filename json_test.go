@@ -86,3 +86,14 @@ func TestAppendJSONDepthIsBounded(t *testing.T) {
 		assert.Contains(t, string(got), depthMarker)
 	}
 }
+
+func TestNeedsEscape8(t *testing.T) {
+	for c := range 256 {
+		for pos := range 8 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c < 0x20 || c == '"' || c == '\\' || c >= 0x80
+			assert.Equal(t, want, needsEscape8(load8(string(b), 0)), "byte %#x at %d", c, pos)
+		}
+	}
+}

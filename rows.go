@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
@@ -32,6 +33,8 @@ type eventSchema struct {
 	hints   string // the x-greptime-hints value of the table's options
 	// schema is the RowInsertRequest schema: the base columns, then columns.
 	schema []*greptimev1.ColumnSchema
+	// tableWire and schemaWire are the table name and schema in wire form.
+	tableWire, schemaWire []byte
 }
 
 // extraColumn is a compiled ColumnConfig.
@@ -105,7 +108,18 @@ func newEventSchema(table string, cols []ColumnConfig, opts TableOptions) *event
 			SemanticType: col.semantic,
 		})
 	}
+	s.tableWire = encodeTableName(table)
+	s.schemaWire = encodeSchema(s.schema)
 	return s
+}
+
+// schemas lists every table layout of the mapping.
+func (m *mapping) schemas() []*eventSchema {
+	all := []*eventSchema{m.fallback}
+	for _, s := range m.types {
+		all = append(all, s)
+	}
+	return all
 }
 
 func toSet(list []string) map[string]bool {
@@ -185,35 +199,94 @@ var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of 
 // first appear; records that are filtered out or cannot be events go to drops.
 // now stamps records that carry no timestamp.
 func buildGroups(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
+	return new(grouper).build(ld, m, now)
+}
+
+// grouper holds the buffers grouping reuses from batch to batch: all groups
+// share one array of record references, so grouping allocates nothing per
+// record once the buffers have grown.
+type grouper struct {
+	byType  map[string]int
+	groupOf []int32 // each record's group, -1 if it has none
+	counts  []int
+	refs    []recordRef
+}
+
+var grouperPool = sync.Pool{New: func() any { return new(grouper) }}
+
+// build is buildGroups with the grouper's buffers. The groups are valid
+// until release.
+func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
+	if gr.byType == nil {
+		gr.byType = map[string]int{}
+	}
 	var (
 		groups  []*group
-		byType  = map[string]*group{}
 		dropped drops
 	)
-	for ri, rl := range ld.ResourceLogs().All() {
-		for si, sl := range rl.ScopeLogs().All() {
+	// First pass: each record's group, and the size of every group.
+	gr.groupOf = gr.groupOf[:0]
+	gr.counts = gr.counts[:0]
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				eventType := m.eventType(lr)
 				if !m.keeps(eventType) {
 					dropped.filtered++
+					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
-				ts, err := recordTimestamp(lr, now)
-				if err != nil {
+				if _, err := recordTimestamp(lr, now); err != nil {
 					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err})
+					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
-				g := byType[eventType]
-				if g == nil {
-					g = &group{eventType: eventType, schema: m.schemaOf(eventType)}
-					byType[eventType] = g
-					groups = append(groups, g)
+				gi, ok := gr.byType[eventType]
+				if !ok {
+					gi = len(groups)
+					gr.byType[eventType] = gi
+					groups = append(groups, &group{eventType: eventType, schema: m.schemaOf(eventType)})
+					gr.counts = append(gr.counts, 0)
 				}
+				gr.counts[gi]++
+				gr.groupOf = append(gr.groupOf, int32(gi))
+			}
+		}
+	}
+	// Second pass: lay the groups out one after another, in record order.
+	total := len(gr.groupOf) - dropped.filtered - len(dropped.invalid)
+	if cap(gr.refs) < total {
+		gr.refs = make([]recordRef, total)
+	}
+	gr.refs = gr.refs[:total]
+	offset := 0
+	for gi, g := range groups {
+		g.records = gr.refs[offset : offset : offset+gr.counts[gi]]
+		offset += gr.counts[gi]
+	}
+	n := 0
+	for ri, rl := range ld.ResourceLogs().All() {
+		for si, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				gi := gr.groupOf[n]
+				n++
+				if gi < 0 {
+					continue
+				}
+				ts, _ := recordTimestamp(lr, now)
+				g := groups[gi]
 				g.records = append(g.records, recordRef{rl: rl, sl: sl, lr: lr, ri: ri, si: si, timestamp: ts})
 			}
 		}
 	}
+	clear(gr.byType)
 	return groups, dropped
+}
+
+// release drops the grouper's references to the batch and returns it to the pool.
+func (gr *grouper) release() {
+	clear(gr.refs)
+	grouperPool.Put(gr)
 }
 
 // recordTimestamp is the record's time, else its observed time, else now.
@@ -231,21 +304,15 @@ func recordTimestamp(lr plog.LogRecord, now time.Time) (int64, error) {
 	return int64(ts), nil
 }
 
-// logs rebuilds the part of the batch that the group's records came from.
-func (g *group) logs() plog.Logs {
-	ld := plog.NewLogs()
-	g.appendTo(ld)
-	return ld
-}
-
-// appendTo copies the group's records into ld, keeping their resource and scope.
-func (g *group) appendTo(ld plog.Logs) {
+// appendRecords copies records into ld, keeping their resource and scope, so
+// the part of a batch that failed can go back for a retry.
+func appendRecords(ld plog.Logs, records []recordRef) {
 	var (
 		rl             plog.ResourceLogs
 		sl             plog.ScopeLogs
 		lastRI, lastSI = -1, -1
 	)
-	for _, r := range g.records {
+	for _, r := range records {
 		if r.ri != lastRI {
 			rl = ld.ResourceLogs().AppendEmpty()
 			r.rl.Resource().CopyTo(rl.Resource())
@@ -260,73 +327,6 @@ func (g *group) appendTo(ld plog.Logs) {
 		}
 		r.lr.CopyTo(sl.LogRecords().AppendEmpty())
 	}
-}
-
-// rowInsert builds the group's RowInsertRequest: one row per event, or per
-// element of the expanding column's array. It returns how many extra-column
-// values were written as null because they could not be converted.
-func (g *group) rowInsert(payload PayloadConfig) (*greptimev1.RowInsertRequest, int) {
-	s := g.schema
-	rows := make([]*greptimev1.Row, 0, len(g.records))
-	nulled := 0
-	var scratch []byte
-	for i := range g.records {
-		r := &g.records[i]
-		scratch = appendPayload(scratch[:0], r, payload)
-		base := []*greptimev1.Value{
-			{ValueData: &greptimev1.Value_StringValue{StringValue: g.eventType}},
-			{ValueData: &greptimev1.Value_StringValue{StringValue: string(scratch)}},
-			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: r.timestamp}},
-		}
-		extra := make([]cell, len(s.columns))
-		for c, col := range s.columns {
-			if c == s.expand {
-				continue
-			}
-			var ok bool
-			extra[c], ok = convert(readSource(col.src, r), col.typ)
-			if !ok {
-				nulled++
-			}
-		}
-		emit := func() {
-			values := make([]*greptimev1.Value, 0, len(base)+len(extra))
-			values = append(values, base...)
-			for _, c := range extra {
-				values = append(values, c.protoValue())
-			}
-			rows = append(rows, &greptimev1.Row{Values: values})
-		}
-		if s.expand < 0 {
-			emit()
-			continue
-		}
-		col := s.columns[s.expand]
-		elems := readSource(col.src, r)
-		if elems.kind != fieldValue || elems.v.Type() != pcommon.ValueTypeSlice || elems.v.Slice().Len() == 0 {
-			// Not an array: the value itself is the only element (null when absent or empty).
-			if elems.kind == fieldValue && elems.v.Type() == pcommon.ValueTypeSlice {
-				elems = field{}
-			}
-			var ok bool
-			if extra[s.expand], ok = convert(elems, col.typ); !ok {
-				nulled++
-			}
-			emit()
-			continue
-		}
-		for _, elem := range elems.v.Slice().All() {
-			var ok bool
-			if extra[s.expand], ok = convert(field{kind: fieldValue, v: elem}, col.typ); !ok {
-				nulled++
-			}
-			emit()
-		}
-	}
-	return &greptimev1.RowInsertRequest{
-		TableName: s.table,
-		Rows:      &greptimev1.Rows{Schema: s.schema, Rows: rows},
-	}, nulled
 }
 
 // appendPayload writes the record's JSON payload: an object with the

@@ -59,7 +59,7 @@ func TestBuildRowInsertsRequest(t *testing.T) {
 		t.Run(tt.eventType, func(t *testing.T) {
 			g := groups[i]
 			require.Equal(t, tt.eventType, g.eventType)
-			req, nulled := g.rowInsert(cfg.Payload)
+			req, nulled := encodeForTest(t, g, cfg.Payload)
 			assert.Zero(t, nulled)
 			assert.Equal(t, tt.table, req.TableName)
 			assert.Len(t, req.Rows.Rows, tt.rows)
@@ -254,7 +254,7 @@ func TestExpand(t *testing.T) {
 	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
 	require.Len(t, groups, 1)
 
-	req, nulled := groups[0].rowInsert(cfg.Payload)
+	req, nulled := encodeForTest(t, groups[0], cfg.Payload)
 
 	var hosts []any
 	for _, row := range req.Rows.Rows {
@@ -281,7 +281,7 @@ func TestExtraColumnsNullsAreCounted(t *testing.T) {
 	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
 	require.Len(t, groups, 1)
 
-	req, nulled := groups[0].rowInsert(cfg.Payload)
+	req, nulled := encodeForTest(t, groups[0], cfg.Payload)
 
 	assert.Equal(t, 1, nulled)
 	var got []any
@@ -311,7 +311,8 @@ func TestGroupLogsKeepResourceAndScope(t *testing.T) {
 	groups, _ := buildGroups(ld, newMapping(defaultConfig()), exportTime)
 	require.Len(t, groups, 2)
 
-	got := groups[0].logs()
+	got := plog.NewLogs()
+	appendRecords(got, groups[0].records)
 
 	require.Equal(t, 2, got.ResourceLogs().Len())
 	assert.Equal(t, 4, got.LogRecordCount())
@@ -330,47 +331,19 @@ func TestGroupLogsKeepResourceAndScope(t *testing.T) {
 // TestGoldenMapping checks the whole mapping, record to RowInsertRequests,
 // against testdata/golden; `go test -run TestGoldenMapping -update` rewrites them.
 func TestGoldenMapping(t *testing.T) {
-	tests := []struct {
-		name   string
-		config func(*Config)
-	}{
-		{name: "defaults", config: func(*Config) {}},
-		{name: "per_type_tables_and_columns", config: func(cfg *Config) {
-			cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
-			cfg.Events = map[string]EventConfig{
-				"user.login": {Table: "logins", Columns: []ColumnConfig{
-					{Name: "user_id", Source: "attributes.user.id", SemanticType: "tag"},
-					{Name: "success", Source: "attributes.success", Type: ColumnTypeBool},
-					{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
-				}},
-				"order.placed": {Table: "orders", Columns: []ColumnConfig{
-					{Name: "item", Source: "body.items", Type: ColumnTypeJSON, Expand: true},
-					{Name: "total_cents", Source: "body.total_cents", Type: ColumnTypeInt64},
-				}},
-				"*": {Columns: []ColumnConfig{
-					{Name: "service", Source: "resource.service.name", SemanticType: "tag"},
-					{Name: "severity", Source: "severity_number", Type: ColumnTypeInt64},
-					{Name: "trace_id", Source: "trace_id"},
-					{Name: "scope", Source: "scope.name"},
-				}},
-			}
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := defaultConfig()
-			tt.config(cfg)
+	for name, cfg := range goldenConfigs() {
+		t.Run(name, func(t *testing.T) {
 			groups, dropped := buildGroups(goldenLogs(), newMapping(cfg), exportTime)
 			assert.Equal(t, drops{}, dropped)
 
 			var inserts []*greptimev1.RowInsertRequest
 			for _, g := range groups {
-				req, _ := g.rowInsert(cfg.Payload)
+				req, _ := encodeForTest(t, g, cfg.Payload)
 				inserts = append(inserts, req)
 			}
 			got := marshalGolden(t, inserts)
 
-			path := filepath.Join("testdata", "golden", tt.name+".json")
+			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
 				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 				require.NoError(t, os.WriteFile(path, got, 0o600))
