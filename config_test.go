@@ -56,6 +56,7 @@ func TestLoadConfig(t *testing.T) {
 			{Name: "service", Source: "resource.service.name", SemanticType: "tag"},
 		}},
 	}
+	full.MaxRequestBytes = 1 << 20
 	full.Filter = FilterConfig{Include: []string{"user.login", "order.placed", "deploy"}, Exclude: []string{"debug"}}
 	queue := full.QueueConfig.Get()
 	queue.QueueSize = 5000
@@ -93,6 +94,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "unknown_semantic_type"), wantErr: `"events::deploy::columns[0]::semantic_type" "timestamp" is unknown (tag, field)`},
 		{id: component.NewIDWithName(metadata.Type, "two_expand"), wantErr: `"events::deploy::columns[1]::expand": only one column may expand, "host" already does`},
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), wantErr: `has invalid keys: tabel`},
+		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
