@@ -97,6 +97,18 @@ func classOfCode(c codes.Code) errorClass {
 	}
 }
 
+// isAuthFailure reports whether GreptimeDB refused the credentials: the
+// gRPC codes of its auth errors, or one of its auth status codes (7000-7999;
+// an unknown user comes back as NotFound).
+func isAuthFailure(err error, trailer metadata.MD) bool {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return true
+	}
+	code, ok := greptimeCode(trailer)
+	return ok && code >= 7000 && code < 8000
+}
+
 func greptimeCode(md metadata.MD) (int, bool) {
 	v := first(md, errCodeTrailer)
 	if v == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
@@ -39,6 +40,9 @@ type logsExporter struct {
 
 	conn    *grpc.ClientConn
 	workers *workers
+	// authErrorLogged is set once refused credentials have been logged, and
+	// cleared by the next successful insert.
+	authErrorLogged atomic.Bool
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
@@ -172,6 +176,7 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 
 	if err == nil {
 		c.req.release() // gRPC is done with the bytes once the server answered
+		e.authErrorLogged.Store(false)
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeSuccess)
 		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, int64(resp.GetAffectedRows().GetValue()), e.tableAttrs[g.table()])
 		if c.nulled > 0 {
@@ -183,6 +188,7 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 		return nil
 	}
 
+	authFailed := isAuthFailure(err, trailer)
 	err = classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
 	if !consumererror.IsPermanent(err) {
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
@@ -192,10 +198,22 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 	}
 	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
 	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
-	e.logger.Error("GreptimeDB rejected events permanently; dropping them",
+	fields := []zap.Field{
 		zap.String("table", g.table()), zap.String("type", g.eventType),
-		zap.Int("records", len(c.records)), zap.Int("rows", c.rows),
-		zap.Error(err))
+		zap.Int("records", len(c.records)), zap.Int("rows", c.rows), zap.Error(err),
+	}
+	switch {
+	case !authFailed:
+		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
+	case e.authErrorLogged.CompareAndSwap(false, true):
+		// Every batch fails the same way until the credentials are fixed:
+		// say it once, clearly, and count the rest.
+		e.logger.Error("GreptimeDB refused the exporter's credentials; every event is dropped until "+
+			"\"username\" and \"password\" are fixed (further failures are logged at debug level)",
+			append(fields, zap.String("username", e.cfg.Username), zap.String("database", e.cfg.Database))...)
+	default:
+		e.logger.Debug("GreptimeDB refused the exporter's credentials; dropping events", fields...)
+	}
 	return fmt.Errorf("insert into %q (type %q): %w", g.table(), g.eventType, err)
 }
 
