@@ -1,0 +1,216 @@
+package greptimeeventsexporter
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"google.golang.org/protobuf/proto"
+)
+
+// The fuzz targets feed arbitrary input through the mapping and the wire
+// encoder. Whatever comes in, nothing panics and every request decodes as a
+// GreptimeRequest whose strings are UTF-8 and whose JSON values parse, or the
+// record is dropped with a reason. `make test` runs each briefly, `make fuzz`
+// for longer; seeds live in testdata/fuzz.
+
+// fuzzConfig maps every kind of extra column, so conversions get fuzzed too.
+func fuzzConfig() *Config {
+	cfg := defaultConfig()
+	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
+		{Name: "s", Source: "attributes.s", SemanticType: "tag"},
+		{Name: "i", Source: "attributes.i", Type: ColumnTypeInt64},
+		{Name: "f", Source: "body.f", Type: ColumnTypeFloat64},
+		{Name: "b", Source: "attributes.b", Type: ColumnTypeBool},
+		{Name: "t", Source: "attributes.t", Type: ColumnTypeTimestamp},
+		{Name: "j", Source: "body", Type: ColumnTypeJSON},
+		{Name: "e", Source: "attributes.list", Type: ColumnTypeString, Expand: true},
+		{Name: "trace", Source: "trace_id"},
+	}}}
+	return cfg
+}
+
+// FuzzMapping decodes the input as an OTLP logs request, as a collector
+// receives it, and maps and encodes it.
+func FuzzMapping(f *testing.F) {
+	for _, ld := range []plog.Logs{goldenLogs(), benchLogs(3), edgeValueLogs(), badInputSeed()} {
+		b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	m := newMapping(fuzzConfig())
+	header := encodeHeader(testHeader)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
+		if err != nil {
+			return
+		}
+		checkMapping(t, ld, m, header, 64<<10)
+	})
+}
+
+// FuzzRecord builds a record from fuzzed fields: names, keys, values,
+// numbers and timestamps of any bytes and bit patterns.
+func FuzzRecord(f *testing.F) {
+	f.Add("user.login", "event.name", "k", "v", "body", int64(7), 1.5, uint64(1_700_000_000_000_000_000), uint8(3))
+	f.Add("", "", "", "", "", int64(0), 0.0, uint64(0), uint8(0))
+	f.Add("bad\xffname\x00\n", "key\xfe", "\x80", "\xc3\x28", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64), uint8(200))
+	f.Add("x", "event.name", "k", "v", "b", int64(-1), math.Inf(1), uint64(1<<63), uint8(100))
+	m := newMapping(fuzzConfig())
+	header := encodeHeader(testHeader)
+	f.Fuzz(func(t *testing.T, eventName, attrKey, key, value, body string, i int64, d float64, ts uint64, depth uint8) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr(key, value)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(value)
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName(eventName)
+		lr.SetTimestamp(pcommon.Timestamp(ts))
+		lr.SetObservedTimestamp(pcommon.Timestamp(ts / 2))
+		lr.SetSeverityText(value)
+		lr.SetSeverityNumber(plog.SeverityNumber(i % 32))
+		lr.SetTraceID(pcommon.TraceID{byte(i), byte(depth)})
+		attrs := lr.Attributes()
+		attrs.PutStr(attrKey, eventName)
+		attrs.PutStr("s", value)
+		attrs.PutInt("i", i)
+		attrs.PutStr("t", value)
+		attrs.PutDouble("b", d)
+		attrs.PutEmptyBytes(key).FromRaw([]byte(value))
+		list := attrs.PutEmptySlice("list")
+		list.AppendEmpty().SetStr(value)
+		list.AppendEmpty().SetDouble(d)
+		list.AppendEmpty().SetEmptyMap().PutStr(key, body)
+		bm := lr.Body().SetEmptyMap()
+		bm.PutDouble("f", d)
+		bm.PutStr(key, body)
+		nested := bm
+		for range int(depth) {
+			nested = nested.PutEmptyMap(key)
+		}
+		nested.PutInt("deepest", i)
+
+		checkMapping(t, ld, m, header, 64<<10)
+	})
+}
+
+// checkMapping maps and encodes ld and checks every request and every drop.
+func checkMapping(t *testing.T, ld plog.Logs, m *mapping, header []byte, maxBytes int) {
+	groups, dropped := buildGroups(ld, m, exportTime)
+	accounted := dropped.filtered + len(dropped.invalid)
+	for _, g := range groups {
+		ge := newGroupEncoder(g, header, m.payload, maxBytes)
+		for c, ok := ge.nextChunk(); ok; c, ok = ge.nextChunk() {
+			accounted += len(c.records)
+			if len(c.req.bytes()) > maxBytes {
+				t.Fatalf("request of %d bytes exceeds %d", len(c.req.bytes()), maxBytes)
+			}
+			checkRequest(t, c.req.bytes(), c.rows)
+			c.req.release()
+		}
+		accounted += len(ge.tooLarge)
+	}
+	if accounted != ld.LogRecordCount() {
+		t.Fatalf("%d records in, %d sent or dropped", ld.LogRecordCount(), accounted)
+	}
+}
+
+// checkRequest decodes a request and checks what GreptimeDB checks: rows as
+// long as the schema, values of the column's type, JSON that parses.
+func checkRequest(t *testing.T, b []byte, wantRows int) {
+	var req greptimev1.GreptimeRequest
+	if err := proto.Unmarshal(b, &req); err != nil { // fails on invalid UTF-8 in strings too
+		t.Fatalf("request does not decode: %v", err)
+	}
+	ins := req.GetRowInserts().GetInserts()
+	if len(ins) != 1 {
+		t.Fatalf("%d inserts in a request", len(ins))
+	}
+	schema := ins[0].GetRows().GetSchema()
+	rows := ins[0].GetRows().GetRows()
+	if len(rows) != wantRows {
+		t.Fatalf("%d rows, want %d", len(rows), wantRows)
+	}
+	for _, row := range rows {
+		if len(row.GetValues()) != len(schema) {
+			t.Fatalf("row of %d values for %d columns", len(row.GetValues()), len(schema))
+		}
+		for i, v := range row.GetValues() {
+			col := schema[i]
+			if v.GetValueData() == nil {
+				continue
+			}
+			if s, ok := v.GetValueData().(*greptimev1.Value_StringValue); ok {
+				if !utf8.ValidString(s.StringValue) {
+					t.Fatalf("column %q: invalid UTF-8", col.GetColumnName())
+				}
+				if col.GetDatatype() == greptimev1.ColumnDataType_JSON && !json.Valid([]byte(s.StringValue)) {
+					t.Fatalf("column %q: invalid JSON %q", col.GetColumnName(), s.StringValue)
+				}
+			}
+		}
+		if row.GetValues()[2].GetValueData() == nil {
+			t.Fatal("null time index")
+		}
+	}
+}
+
+// FuzzJSON writes arbitrary strings as JSON keys and values.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x00\x1f\"\\", "\xff\xfe", "héllo 世界", "\u2028\u2029", "a\xc3"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		v := pcommon.NewValueMap()
+		v.Map().PutStr(key, value)
+		v.Map().PutEmptySlice("list").AppendEmpty().SetStr(value)
+		out := appendJSONValue(nil, v, 0)
+		var decoded map[string]any
+		if err := json.Unmarshal(out, &decoded); err != nil {
+			t.Fatalf("invalid JSON %q: %v", out, err)
+		}
+		if key != "list" && utf8.ValidString(key) && utf8.ValidString(value) && decoded[key] != value {
+			t.Fatalf("%q: got %q, want %q", key, decoded[key], value)
+		}
+	})
+}
+
+// TestFuzzCorpus keeps testdata/fuzz/FuzzMapping, the seed corpus of bad OTLP
+// input, in step with badRecords; `go test -run TestFuzzCorpus -update`
+// rewrites it.
+func TestFuzzCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzMapping")
+	for _, tt := range badRecords {
+		ld := plog.NewLogs()
+		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		tt.make(lr)
+		b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+		require.NoError(t, err)
+		if len(b) > 64<<10 {
+			continue // the huge ones are built in TestBadInput, not stored
+		}
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		path := filepath.Join(dir, strings.NewReplacer(" ", "_", ",", "").Replace(tt.name))
+		if *update {
+			require.NoError(t, os.MkdirAll(dir, 0o755))
+			require.NoError(t, os.WriteFile(path, []byte(want), 0o600))
+		}
+		got, err := os.ReadFile(path)
+		require.NoError(t, err, "run: go test -run TestFuzzCorpus -update")
+		assert.Equal(t, want, string(got))
+	}
+}
