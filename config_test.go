@@ -132,10 +132,13 @@ func TestPasswordIsOpaque(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Username = "exporter"
 	cfg.Password = "s3cret"
+	cfg.ClientConfig.Headers.Set("x-proxy-token", "proxy-s3cret")
 	out := confmap.New()
 	require.NoError(t, out.Marshal(cfg))
 	assert.Equal(t, "[REDACTED]", out.Get("password"))
-	assert.NotContains(t, fmt.Sprintf("%+v %v", cfg, *cfg), "s3cret")
+	printed := fmt.Sprintf("%+v %v %v", cfg, *cfg, out.ToStringMap())
+	assert.NotContains(t, printed, "s3cret")
+	assert.NotContains(t, printed, "proxy-s3cret")
 }
 
 func defaultConfig() *Config {
