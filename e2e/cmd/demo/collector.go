@@ -32,6 +32,7 @@ func startCollector(w io.Writer, o options, endpoint string) (*runningCollector,
 		"receivers::otlp::protocols::http::endpoint=" + httpAddr,
 		"service::telemetry::metrics::level=none",
 	}
+	set = append(set, o.set...)
 	fmt.Fprintf(w, "collector   %s --config %s --set %s\n", o.collector, o.config, strings.Join(set, " --set "))
 	began := time.Now()
 	c, err := otelcol.Start(otelcol.Options{

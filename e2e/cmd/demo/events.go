@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/events"
+	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/store"
 )
 
 // sendEvents sends the events of run over OTLP/gRPC to addr, after listing them by type.
@@ -49,7 +51,8 @@ func typeCarriers(evs []events.Event) map[string]string {
 }
 
 // waitForFlush prints, once a second, how many of the n events of run the
-// database holds, until it holds them all or timeout passes.
+// database holds, until it holds them all or timeout passes; verify then
+// tells which are missing.
 func waitForFlush(ctx context.Context, w io.Writer, db *greptimeDB, runID string, n int, timeout time.Duration) error {
 	fmt.Fprintln(w, "Waiting for the exporter: its batcher sends when 100 events are queued, or 5s after the first")
 	fmt.Fprintln(w, "(sending_queue.batch min_size and flush_timeout, the defaults of GreptimeDB's own event recorder):")
@@ -69,7 +72,8 @@ func waitForFlush(ctx context.Context, w io.Writer, db *greptimeDB, runID string
 			return nil
 		}
 		if elapsed > timeout {
-			return fmt.Errorf("only %d of %d events stored after %s", stored, n, timeout)
+			fmt.Fprintf(w, "  gave up waiting after %s\n\n", timeout)
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -79,14 +83,27 @@ func waitForFlush(ctx context.Context, w io.Writer, db *greptimeDB, runID string
 	}
 }
 
-// verify checks that every event of run is stored exactly once with its
-// type, payload and timestamp, and prints the verdict.
-func verify(ctx context.Context, w io.Writer, db *greptimeDB, runID string, sent []events.Event) error {
-	rows, err := db.reader.Rows(ctx, table)
-	if err != nil {
-		return err
+// printOnePerType prints the first stored event of each type.
+func printOnePerType(w io.Writer, stored []store.Row) {
+	first := map[string]store.Row{}
+	for _, r := range stored {
+		if _, ok := first[r.Type]; !ok {
+			first[r.Type] = r
+		}
 	}
-	problems := events.Diff(sent, events.OfRun(rows, runID))
+	fmt.Fprintln(w, "One stored event of each type (timestamp, type, payload):")
+	for _, typ := range sortedKeys(first) {
+		r := first[typ]
+		payload, _ := json.Marshal(r.Payload)
+		fmt.Fprintf(w, "  %s  %-16s %s\n", r.Timestamp.Format(time.RFC3339Nano), typ, payload)
+	}
+	fmt.Fprintln(w)
+}
+
+// verify checks that every sent event is stored exactly once with its type,
+// payload and timestamp, and prints the verdict.
+func verify(w io.Writer, sent []events.Event, stored []store.Row) error {
+	problems := events.Diff(sent, stored)
 	if len(problems) == 0 {
 		fmt.Fprintf(w, "OK: all %d events arrived exactly once, each with its type, payload and timestamp.\n", len(sent))
 		return nil

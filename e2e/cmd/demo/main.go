@@ -35,6 +35,7 @@ const table = "events"
 type options struct {
 	collector string
 	config    string
+	set       []string
 	events    int
 	timeout   time.Duration
 }
@@ -43,6 +44,10 @@ func main() {
 	var o options
 	flag.StringVar(&o.collector, "collector", "_build/otelcol-greptime-events", "the otelcol-greptime-events binary (make build)")
 	flag.StringVar(&o.config, "config", "examples/collector.yaml", "the collector configuration to run")
+	flag.Func("set", "an extra --set override for the collector, e.g. exporters::greptime_events::ttl=24h (repeatable)", func(v string) error {
+		o.set = append(o.set, v)
+		return nil
+	})
 	flag.IntVar(&o.events, "events", 140, "how many events to send")
 	flag.DurationVar(&o.timeout, "timeout", time.Minute, "how long to wait for the events to be stored")
 	flag.Parse()
@@ -102,9 +107,15 @@ func run(ctx context.Context, w io.Writer, o options) (err error) {
 		fmt.Fprintln(w, "The demo did not check the rows: set GREPTIMEDB_MYSQL (e.g. 127.0.0.1:4002) to have it query them.")
 		return nil
 	}
+	rows, err := db.reader.Rows(ctx, table)
+	if err != nil {
+		return err
+	}
+	stored := events.OfRun(rows, runID)
 	if err := db.printTables(ctx, w); err != nil {
 		return err
 	}
+	printOnePerType(w, stored)
 	printSQL(w, db)
-	return verify(ctx, w, db, runID, sent)
+	return verify(w, sent, stored)
 }
