@@ -34,7 +34,7 @@ run: build
 ## demo: builds the collector, sends events over OTLP, prints the event tables
 demo: $(OTELCOL)
 	$(GO) -C e2e build -o $(DEMO) ./cmd/demo
-	$(DEMO) -collector $(OTELCOL) -config examples/collector.yaml
+	$(DEMO) -collector $(OTELCOL:$(CURDIR)/%=%) -config examples/collector.yaml
 
 ## standin: the in-memory GreptimeDB-protocol stand-in on 127.0.0.1:4001, for make run
 standin:
