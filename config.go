@@ -3,7 +3,9 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +51,14 @@ type Config struct {
 	Events map[string]EventConfig `mapstructure:"events"`
 	// Filter keeps or drops records by event type.
 	Filter FilterConfig `mapstructure:"filter"`
+	// EventID adds an event_id tag to every event and makes its tables keep
+	// one row per event, so retries and replays do not duplicate. Off by default.
+	EventID EventIDConfig `mapstructure:"event_id"`
+	// DeadLetter writes the events GreptimeDB rejects permanently into a
+	// table of their own instead of dropping them. Off unless configured.
+	DeadLetter configoptional.Optional[DeadLetterConfig] `mapstructure:"dead_letter"`
+	// Catalog keeps a table listing the event types seen. Off unless configured.
+	Catalog configoptional.Optional[CatalogConfig] `mapstructure:"catalog"`
 	// MaxRequestBytes caps the size of one insert call: larger groups are
 	// split into several calls, and a record larger on its own is dropped.
 	// Default 8 MiB, well under GreptimeDB's 512 MiB gRPC message limit.
@@ -69,6 +79,34 @@ type TableOptions struct {
 	// CompactionTimeWindow is the TWCS compaction window; 0 sends no hint.
 	// Default 24h.
 	CompactionTimeWindow time.Duration `mapstructure:"compaction_time_window"`
+}
+
+// EventIDConfig makes inserts idempotent: every event gets an event_id tag,
+// and its table is created non-append (merge_mode last_row), so GreptimeDB
+// keeps one row per (tags, timestamp) and a row written twice collapses.
+type EventIDConfig struct {
+	// Enabled adds the event_id column. Default false.
+	Enabled bool `mapstructure:"enabled"`
+	// Source is where the id comes from (e.g. attributes.event.id), in the
+	// syntax of an extra column's source. Empty, or absent from a record: a
+	// stable 128-bit hash of what identifies the record.
+	Source string `mapstructure:"source"`
+}
+
+// DeadLetterConfig is where rejected events go.
+type DeadLetterConfig struct {
+	// Table receives the rejected events. Default "events_rejected".
+	Table string `mapstructure:"table"`
+}
+
+// CatalogConfig is the table of event types seen.
+type CatalogConfig struct {
+	// Table receives one row per (table, type) seen. Default "event_types".
+	Table string `mapstructure:"table"`
+	// Interval between two writes of the catalog. Default 1m.
+	Interval time.Duration `mapstructure:"interval"`
+	// MaxPayloadKeys bounds the payload keys kept per event type. Default 64.
+	MaxPayloadKeys int `mapstructure:"max_payload_keys"`
 }
 
 // EventTypeConfig says how a record's event type is found: the record's
@@ -103,6 +141,48 @@ type EventConfig struct {
 	Table string `mapstructure:"table"`
 	// Columns are extra columns written after type, payload and timestamp.
 	Columns []ColumnConfig `mapstructure:"columns"`
+	// TTL overrides the exporter's ttl for this type's table.
+	TTL *time.Duration `mapstructure:"ttl"`
+	// AppendMode overrides the exporter's append_mode for this type's table.
+	AppendMode *bool `mapstructure:"append_mode"`
+	// CompactionTimeWindow overrides the exporter's compaction_time_window.
+	CompactionTimeWindow *time.Duration `mapstructure:"compaction_time_window"`
+	// EventID overrides the exporter's event_id for this type.
+	EventID *EventIDConfig `mapstructure:"event_id"`
+}
+
+// tablePolicy is how an event type's table is created and written: its
+// options, and whether rows carry an event id.
+type tablePolicy struct {
+	TableOptions
+	EventID EventIDConfig
+}
+
+// policyOf is the table policy of an event type's configuration: its own
+// settings over the exporter's.
+func (cfg *Config) policyOf(ec EventConfig) tablePolicy {
+	p := tablePolicy{TableOptions: cfg.TableOptions, EventID: cfg.EventID}
+	if ec.TTL != nil {
+		p.TTL = *ec.TTL
+	}
+	if ec.AppendMode != nil {
+		p.AppendMode = *ec.AppendMode
+	}
+	if ec.CompactionTimeWindow != nil {
+		p.CompactionTimeWindow = *ec.CompactionTimeWindow
+	}
+	if ec.EventID != nil {
+		p.EventID = *ec.EventID
+	}
+	return p
+}
+
+// tableOf is the table an event type's configuration writes to.
+func (cfg *Config) tableOf(ec EventConfig) string {
+	if ec.Table != "" {
+		return ec.Table
+	}
+	return cfg.Table
 }
 
 // ColumnConfig is an extra column of an event type.
@@ -155,6 +235,7 @@ const (
 	columnType      = "type"
 	columnPayload   = "payload"
 	columnTimestamp = "timestamp"
+	columnEventID   = "event_id" // with event_id enabled
 )
 
 // identifierPattern is GreptimeDB's rule for table names created by inserts
@@ -188,10 +269,93 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf(`"event_type::attributes[%d]" must not be empty`, i))
 		}
 	}
+	errs = append(errs, cfg.EventID.validate("event_id")...)
 	for eventType, ec := range cfg.Events {
 		errs = append(errs, ec.validate(fmt.Sprintf("events::%s", eventType))...)
 	}
+	errs = append(errs, cfg.validateSharedTables()...)
+	if dl := cfg.DeadLetter.Get(); dl != nil {
+		errs = append(errs, validateTableName("dead_letter::table", dl.Table))
+		if cfg.writesTo(dl.Table) {
+			errs = append(errs, fmt.Errorf(`"dead_letter::table": %q also receives events; rejected events need a table of their own`, dl.Table))
+		}
+	}
+	if cat := cfg.Catalog.Get(); cat != nil {
+		errs = append(errs, validateTableName("catalog::table", cat.Table))
+		if cfg.writesTo(cat.Table) || (cfg.DeadLetter.HasValue() && cfg.DeadLetter.Get().Table == cat.Table) {
+			errs = append(errs, fmt.Errorf(`"catalog::table": %q is used for events; the catalog needs a table of its own`, cat.Table))
+		}
+		if cat.Interval <= 0 {
+			errs = append(errs, fmt.Errorf(`"catalog::interval" must be positive, got %s`, cat.Interval))
+		}
+		if cat.MaxPayloadKeys < 0 {
+			errs = append(errs, fmt.Errorf(`"catalog::max_payload_keys" must not be negative, got %d`, cat.MaxPayloadKeys))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// validateSharedTables rejects event types that share a table but ask for
+// different table options: GreptimeDB creates the table with the options of
+// whichever insert comes first, so the other type's would be silently lost.
+func (cfg *Config) validateSharedTables() []error {
+	type user struct {
+		key    string
+		policy tablePolicy
+	}
+	// The exporter's own settings apply to unlisted types unless "*" is configured.
+	users := map[string]user{}
+	if _, ok := cfg.Events[wildcardEventType]; !ok {
+		users[cfg.Table] = user{key: "the exporter's table", policy: cfg.policyOf(EventConfig{})}
+	}
+	var errs []error
+	for _, eventType := range slices.Sorted(maps.Keys(cfg.Events)) {
+		ec := cfg.Events[eventType]
+		table, policy := cfg.tableOf(ec), cfg.policyOf(ec)
+		key := fmt.Sprintf(`"events::%s"`, eventType)
+		first, ok := users[table]
+		if !ok {
+			users[table] = user{key: key, policy: policy}
+			continue
+		}
+		if first.policy != policy {
+			errs = append(errs, fmt.Errorf("%s and %s write to table %q with different table options (%s vs %s); "+
+				"the table would be created with whichever is inserted first",
+				first.key, key, table, first.policy, policy))
+		}
+	}
+	return errs
+}
+
+// writesTo reports whether events may be written to table.
+func (cfg *Config) writesTo(table string) bool {
+	if table == cfg.Table {
+		return true
+	}
+	for _, ec := range cfg.Events {
+		if ec.Table == table {
+			return true
+		}
+	}
+	return false
+}
+
+func (p tablePolicy) String() string {
+	s := formatHints(p)
+	if p.EventID.Enabled {
+		s += ", event_id"
+	}
+	return s
+}
+
+func (c EventIDConfig) validate(key string) []error {
+	if c.Source == "" {
+		return nil
+	}
+	if _, err := parseSource(c.Source); err != nil {
+		return []error{fmt.Errorf(`"%s::source": %w`, key, err)}
+	}
+	return nil
 }
 
 func (o TableOptions) validate(prefix string) []error {
@@ -210,7 +374,18 @@ func (ec EventConfig) validate(key string) []error {
 	if ec.Table != "" {
 		errs = append(errs, validateTableName(key+"::table", ec.Table))
 	}
-	seen := map[string]bool{columnType: true, columnPayload: true, columnTimestamp: true}
+	var opts TableOptions
+	if ec.TTL != nil {
+		opts.TTL = *ec.TTL
+	}
+	if ec.CompactionTimeWindow != nil {
+		opts.CompactionTimeWindow = *ec.CompactionTimeWindow
+	}
+	errs = append(errs, opts.validate(key+"::")...)
+	if ec.EventID != nil {
+		errs = append(errs, ec.EventID.validate(key+"::event_id")...)
+	}
+	seen := map[string]bool{columnType: true, columnPayload: true, columnTimestamp: true, columnEventID: true}
 	expanded := ""
 	for i, col := range ec.Columns {
 		colKey := fmt.Sprintf("%s::columns[%d]", key, i)
@@ -219,8 +394,8 @@ func (ec EventConfig) validate(key string) []error {
 			errs = append(errs, fmt.Errorf(`"%s::name" must not be empty`, colKey))
 		case !identifierPattern.MatchString(col.Name):
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is not a valid GreptimeDB column name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, colKey, col.Name))
-		case col.Name == columnType || col.Name == columnPayload || col.Name == columnTimestamp:
-			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of every event table (type, payload, timestamp)`, colKey, col.Name))
+		case col.Name == columnType || col.Name == columnPayload || col.Name == columnTimestamp || col.Name == columnEventID:
+			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of event tables (type, payload, timestamp, event_id)`, colKey, col.Name))
 		case seen[col.Name]:
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is used by another column of this event type`, colKey, col.Name))
 		}

@@ -87,7 +87,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "negative_compaction_time_window"), wantErr: `"compaction_time_window" must not be negative, got -24h0m0s`},
 		{id: component.NewIDWithName(metadata.Type, "empty_default_type"), wantErr: `"event_type::default" must not be empty`},
 		{id: component.NewIDWithName(metadata.Type, "bad_column_name"), wantErr: `"events::deploy::columns[0]::name" "@user" is not a valid GreptimeDB column name`},
-		{id: component.NewIDWithName(metadata.Type, "reserved_column"), wantErr: `"events::deploy::columns[0]::name" "timestamp" is a base column of every event table`},
+		{id: component.NewIDWithName(metadata.Type, "reserved_column"), wantErr: `"events::deploy::columns[0]::name" "timestamp" is a base column of event tables`},
 		{id: component.NewIDWithName(metadata.Type, "duplicate_column"), wantErr: `"events::deploy::columns[1]::name" "user" is used by another column of this event type`},
 		{id: component.NewIDWithName(metadata.Type, "unknown_source"), wantErr: `"events::deploy::columns[0]::source": "span.user" is unknown`},
 		{id: component.NewIDWithName(metadata.Type, "unknown_type"), wantErr: `"events::deploy::columns[0]::type" "varchar" is unknown`},

@@ -50,6 +50,8 @@ type faultScenario struct {
 	password string
 	// lateServer starts the server only after every event was handed to the exporter.
 	lateServer bool
+	// eventID turns event ids on: duplicates collapse in the table.
+	eventID bool
 	// oneAtATime sends one insert call at a time (one event type, one queue
 	// consumer), so a fault hits only the call it is injected into.
 	oneAtATime bool
@@ -65,6 +67,9 @@ type faultScenario struct {
 	wantDuplicates func(calls []greptimetest.Call, failedCalls int) int
 	// duplicatesAtMost makes wantDuplicates an upper bound.
 	duplicatesAtMost bool
+	// collapsed, with event ids on, counts the rows that would have been
+	// duplicates without them: the test checks the fault did produce some.
+	collapsed func(calls []greptimetest.Call, failedCalls int) int
 }
 
 func noDuplicates([]greptimetest.Call, int) int { return 0 }
@@ -121,6 +126,20 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "connection dropped with other calls in flight", inject: func(srv *greptimetest.Server) {
 			srv.DropConnections(3)
 		}, wantDuplicates: rowsOfFailedCalls, duplicatesAtMost: true},
+		{name: "DeadlineExceeded, with event_id", eventID: true, inject: func(srv *greptimetest.Server) {
+			srv.SetLatency(2 * faultTimeout)
+		}, whileSending: func(t *testing.T, srv *greptimetest.Server) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			require.NoError(t, srv.WaitForCalls(ctx, 2))
+			srv.SetLatency(0)
+		}, wantDuplicates: noDuplicates, collapsed: rowsOfTimedOutCalls},
+		{name: "connection dropped after applying, with event_id", eventID: true, oneAtATime: true, inject: func(srv *greptimetest.Server) {
+			srv.FailNextWith(3, greptimetest.Fault{DropConnection: true, Apply: true})
+		}, wantDuplicates: noDuplicates, collapsed: rowsOfInjectedCalls},
+		{name: "connection dropped with other calls in flight, with event_id", eventID: true, inject: func(srv *greptimetest.Server) {
+			srv.DropConnections(3)
+		}, wantDuplicates: noDuplicates},
 		{name: "InvalidArgument on one table", inject: func(srv *greptimetest.Server) {
 			srv.RejectTable("audit", codes.InvalidArgument, "Invalid request to region 4398046511104, reason: column payload expect type Json")
 		}, wantDropped: faultEvents / len(faultEventTypes), wantDuplicates: noDuplicates},
@@ -170,6 +189,7 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 	if sc.oneAtATime {
 		cfg.QueueConfig.Get().NumConsumers = 1
 	}
+	cfg.EventID.Enabled = sc.eventID
 
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
@@ -226,6 +246,9 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 		assert.LessOrEqual(t, out.duplicates, want, "duplicates are at most the rows of the calls that failed")
 	} else {
 		assert.Equal(t, want, out.duplicates, "duplicates are exactly the rows applied by calls that failed")
+	}
+	if sc.collapsed != nil {
+		assert.Positive(t, sc.collapsed(srv.Calls(), failedCalls), "the fault wrote rows twice; event ids collapsed them")
 	}
 	if sc.password != "" {
 		refused := logs.FilterMessageSnippet("refused the exporter's credentials").FilterLevelExact(zapcore.ErrorLevel).All()

@@ -10,14 +10,20 @@ import (
 // insert creates the table (hints on later inserts change nothing).
 const hintsHeader = "x-greptime-hints"
 
-// formatHints renders table options as the x-greptime-hints value:
-// comma-separated key=value pairs, durations in humantime.
-func formatHints(o TableOptions) string {
+// formatHints renders a table policy as the x-greptime-hints value:
+// comma-separated key=value pairs, durations in humantime. A table with
+// event ids is non-append and keeps the last row of each (tags, timestamp).
+func formatHints(p tablePolicy) string {
 	var parts []string
-	if o.TTL > 0 {
-		parts = append(parts, "ttl="+formatHumantime(o.TTL))
+	if p.TTL > 0 {
+		parts = append(parts, "ttl="+formatHumantime(p.TTL))
 	}
-	parts = append(parts, "append_mode="+strconv.FormatBool(o.AppendMode))
+	if p.EventID.Enabled {
+		parts = append(parts, "append_mode=false", "merge_mode=last_row")
+	} else {
+		parts = append(parts, "append_mode="+strconv.FormatBool(p.AppendMode))
+	}
+	o := p.TableOptions
 	if o.CompactionTimeWindow > 0 {
 		parts = append(parts, "compaction.twcs.time_window="+formatHumantime(o.CompactionTimeWindow))
 	}

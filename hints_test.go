@@ -10,13 +10,15 @@ import (
 func TestFormatHints(t *testing.T) {
 	tests := []struct {
 		name string
-		opts TableOptions
+		opts tablePolicy
 		want string
 	}{
-		{name: "defaults", opts: defaultConfig().TableOptions, want: "ttl=90d, append_mode=true, compaction.twcs.time_window=1d"},
-		{name: "no ttl, no window", opts: TableOptions{AppendMode: false}, want: "append_mode=false"},
-		{name: "mixed units", opts: TableOptions{TTL: 36*time.Hour + 90*time.Second, AppendMode: true, CompactionTimeWindow: 2*time.Hour + 250*time.Millisecond},
+		{name: "defaults", opts: defaultConfig().policyOf(EventConfig{}), want: "ttl=90d, append_mode=true, compaction.twcs.time_window=1d"},
+		{name: "no ttl, no window", opts: tablePolicy{TableOptions: TableOptions{AppendMode: false}}, want: "append_mode=false"},
+		{name: "mixed units", opts: tablePolicy{TableOptions: TableOptions{TTL: 36*time.Hour + 90*time.Second, AppendMode: true, CompactionTimeWindow: 2*time.Hour + 250*time.Millisecond}},
 			want: "ttl=1d 12h 1m 30s, append_mode=true, compaction.twcs.time_window=2h 250ms"},
+		{name: "event ids make the table keep the last row", opts: tablePolicy{TableOptions: TableOptions{TTL: 24 * time.Hour, AppendMode: true}, EventID: EventIDConfig{Enabled: true}},
+			want: "ttl=1d, append_mode=false, merge_mode=last_row"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,6 +31,8 @@ type eventSchema struct {
 	columns []extraColumn
 	expand  int    // index in columns of the expanding column, or -1
 	hints   string // the x-greptime-hints value of the table's options
+	// eventID, when set, adds the event_id column after the base columns.
+	eventID *eventIDSpec
 	// schema is the RowInsertRequest schema: the base columns, then columns.
 	schema []*greptimev1.ColumnSchema
 	// tableWire and schemaWire are the table name and schema in wire form.
@@ -62,17 +64,13 @@ func newMapping(cfg *Config) *mapping {
 		payload:        cfg.Payload,
 		exclude:        toSet(cfg.Filter.Exclude),
 		types:          make(map[string]*eventSchema, len(cfg.Events)),
-		fallback:       newEventSchema(cfg.Table, nil, cfg.TableOptions),
+		fallback:       newEventSchema(cfg.Table, nil, cfg.policyOf(EventConfig{})),
 	}
 	if len(cfg.Filter.Include) > 0 {
 		m.include = toSet(cfg.Filter.Include)
 	}
 	for eventType, ec := range cfg.Events {
-		table := ec.Table
-		if table == "" {
-			table = cfg.Table
-		}
-		s := newEventSchema(table, ec.Columns, cfg.TableOptions)
+		s := newEventSchema(cfg.tableOf(ec), ec.Columns, cfg.policyOf(ec))
 		if eventType == wildcardEventType {
 			m.fallback = s
 		} else {
@@ -82,12 +80,22 @@ func newMapping(cfg *Config) *mapping {
 	return m
 }
 
-func newEventSchema(table string, cols []ColumnConfig, opts TableOptions) *eventSchema {
-	s := &eventSchema{table: table, expand: -1, hints: formatHints(opts)}
+func newEventSchema(table string, cols []ColumnConfig, policy tablePolicy) *eventSchema {
+	s := &eventSchema{table: table, expand: -1, hints: formatHints(policy)}
 	s.schema = []*greptimev1.ColumnSchema{
 		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
 		{ColumnName: columnPayload, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
 		{ColumnName: columnTimestamp, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+	}
+	if policy.EventID.Enabled {
+		s.eventID = &eventIDSpec{}
+		if policy.EventID.Source != "" {
+			src, _ := parseSource(policy.EventID.Source) // validated
+			s.eventID.src = &src
+		}
+		s.schema = append(s.schema, &greptimev1.ColumnSchema{
+			ColumnName: columnEventID, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG,
+		})
 	}
 	for i, c := range cols {
 		src, _ := parseSource(c.Source) // validated
@@ -305,7 +313,8 @@ func recordTimestamp(lr plog.LogRecord, now time.Time) (int64, error) {
 }
 
 // appendRecords copies records into ld, keeping their resource and scope, so
-// the part of a batch that failed can go back for a retry.
+// the part of a batch that failed can go back for a retry. Records without a
+// timestamp keep the one they were given.
 func appendRecords(ld plog.Logs, records []recordRef) {
 	var (
 		rl             plog.ResourceLogs
@@ -325,7 +334,13 @@ func appendRecords(ld plog.Logs, records []recordRef) {
 			sl.SetSchemaUrl(r.sl.SchemaUrl())
 			lastSI = r.si
 		}
-		r.lr.CopyTo(sl.LogRecords().AppendEmpty())
+		lr := sl.LogRecords().AppendEmpty()
+		r.lr.CopyTo(lr)
+		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+			// Keep the export time it was given, so a retry writes the same
+			// timestamp (and event id) as the first attempt.
+			lr.SetObservedTimestamp(pcommon.Timestamp(r.timestamp))
+		}
 	}
 }
 

@@ -111,8 +111,10 @@ func putBuffer(b *[]byte) {
 // rowScratch holds the buffers one goroutine reuses while encoding rows.
 type rowScratch struct {
 	payload []byte    // the JSON payload of the record being written
-	cells   []byte    // the extra-column values of the record, framed
+	cells   []byte    // the event id and extra-column values of the record, framed
 	conv    converter // text made by conversions
+	ids     idHasher
+	id      []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -226,8 +228,11 @@ func (ge *groupEncoder) appendRecord(b []byte, r *recordRef, sc *rowScratch) (ou
 	sc.payload = appendPayload(sc.payload[:0], r, ge.payload)
 	sc.cells = sc.cells[:0]
 	sc.conv.reset()
+	if s.eventID != nil {
+		sc.cells = appendStringBytesValue(sc.cells, ge.eventID(r, sc))
+	}
 
-	// The base values and every extra cell but the expanding one.
+	// The event id and every extra cell but the expanding one.
 	expandAt := -1
 	for i, col := range s.columns {
 		if i == s.expand {
@@ -267,6 +272,19 @@ func (ge *groupEncoder) appendRecord(b []byte, r *recordRef, sc *rowScratch) (ou
 		rows++
 	}
 	return b, rows, nulled
+}
+
+// eventID is the record's event id: from the configured source, or the
+// hash of the record when there is none or the record lacks it.
+func (ge *groupEncoder) eventID(r *recordRef, sc *rowScratch) []byte {
+	if src := ge.g.schema.eventID.src; src != nil {
+		if c, _ := sc.conv.convert(readSource(*src, r), ColumnTypeString); c.kind == cellString {
+			sc.id = c.appendText(sc.id[:0])
+			return sc.id
+		}
+	}
+	sc.id = sc.ids.appendID(sc.id[:0], r, ge.g.eventType)
+	return sc.id
 }
 
 // appendRow appends one Row: type, payload, timestamp, then the extra cells

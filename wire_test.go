@@ -52,6 +52,18 @@ func straightforwardRequest(g *group, payload PayloadConfig) *greptimev1.Greptim
 			{ValueData: &greptimev1.Value_StringValue{StringValue: string(appendPayload(nil, r, payload))}},
 			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: r.timestamp}},
 		}
+		if s.eventID != nil {
+			var id string
+			if s.eventID.src != nil {
+				if c, _ := cv.convert(readSource(*s.eventID.src, r), ColumnTypeString); c.kind == cellString {
+					id = string(c.appendText(nil))
+				}
+			}
+			if id == "" {
+				id = string(new(idHasher).appendID(nil, r, g.eventType))
+			}
+			base = append(base, &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: id}})
+		}
 		extras := make([]*greptimev1.Value, len(s.columns))
 		for c, col := range s.columns {
 			cell, _ := cv.convert(readSource(col.src, r), col.typ)
@@ -127,6 +139,7 @@ func TestWireMatchesStraightforwardEncoding(t *testing.T) {
 		{name: "golden per-type tables and columns", cfg: golden["per_type_tables_and_columns"], logs: goldenLogs(), wantGr: 4},
 		{name: "benchmark input", cfg: benchConfig("127.0.0.1:1"), logs: benchLogs(50), wantGr: 5},
 		{name: "negative and zero values", cfg: golden["per_type_tables_and_columns"], logs: edgeValueLogs(), wantGr: 1},
+		{name: "event ids", cfg: eventIDConfig(), logs: goldenLogs(), wantGr: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,4 +260,15 @@ func edgeValueLogs() plog.Logs {
 		items.AppendEmpty().SetDouble(-0.5)
 	}
 	return ld
+}
+
+// eventIDConfig has event ids hashed for every type but one, which takes
+// them from an attribute.
+func eventIDConfig() *Config {
+	cfg := goldenConfigs()["per_type_tables_and_columns"]
+	cfg.EventID = EventIDConfig{Enabled: true}
+	login := cfg.Events["user.login"]
+	login.EventID = &EventIDConfig{Enabled: true, Source: "attributes.user.id"}
+	cfg.Events["user.login"] = login
+	return cfg
 }

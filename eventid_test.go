@@ -1,0 +1,175 @@
+package greptimeeventsexporter
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+)
+
+// idRecord is a record with every identifying part set, for changing one.
+func idRecord() plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	rl.Resource().Attributes().PutStr("host.name", "shop-1")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("shop/orders")
+	sl.Scope().SetVersion("1.0.0")
+	sl.Scope().Attributes().PutStr("team", "payments")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetEventName("order.placed")
+	lr.SetTimestamp(1_764_158_400_000_000_000)
+	lr.SetObservedTimestamp(1_764_158_400_000_000_500)
+	body := lr.Body().SetEmptyMap()
+	body.PutInt("total", 42)
+	body.PutEmptyMap("shipping").PutStr("country", "NZ")
+	lr.Attributes().PutStr("order.id", "o-1")
+	lr.Attributes().PutBool("gift", false)
+	return ld
+}
+
+func recordOf(ld plog.Logs) (plog.ResourceLogs, plog.ScopeLogs, plog.LogRecord) {
+	rl := ld.ResourceLogs().At(0)
+	sl := rl.ScopeLogs().At(0)
+	return rl, sl, sl.LogRecords().At(0)
+}
+
+// idOf is the event id the exporter writes for the only record of ld.
+func idOf(t *testing.T, ld plog.Logs) string {
+	t.Helper()
+	cfg := defaultConfig()
+	cfg.EventID = EventIDConfig{Enabled: true}
+	groups, dropped := buildGroups(ld, newMapping(cfg), exportTime)
+	require.Len(t, groups, 1)
+	require.Empty(t, dropped.invalid)
+	req, _ := encodeForTest(t, groups[0], cfg.Payload)
+	require.Len(t, req.Rows.Rows, 1)
+	require.Equal(t, columnEventID, req.Rows.Schema[3].ColumnName)
+	id := req.Rows.Rows[0].Values[3].GetStringValue()
+	require.Len(t, id, eventIDHexLen)
+	return id
+}
+
+func TestEventIDIsStable(t *testing.T) {
+	assert.Equal(t, idOf(t, idRecord()), idOf(t, idRecord()), "the same record, exported twice")
+}
+
+func TestEventIDChangesWithEveryIdentifyingPart(t *testing.T) {
+	base := idOf(t, idRecord())
+	changes := map[string]func(plog.ResourceLogs, plog.ScopeLogs, plog.LogRecord){
+		"resource attribute": func(rl plog.ResourceLogs, _ plog.ScopeLogs, _ plog.LogRecord) {
+			rl.Resource().Attributes().PutStr("host.name", "shop-2")
+		},
+		"scope name":    func(_ plog.ResourceLogs, sl plog.ScopeLogs, _ plog.LogRecord) { sl.Scope().SetName("shop/refunds") },
+		"scope version": func(_ plog.ResourceLogs, sl plog.ScopeLogs, _ plog.LogRecord) { sl.Scope().SetVersion("1.0.1") },
+		"scope attribute": func(_ plog.ResourceLogs, sl plog.ScopeLogs, _ plog.LogRecord) {
+			sl.Scope().Attributes().PutStr("team", "risk")
+		},
+		"event type": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { lr.SetEventName("order.cancelled") },
+		"timestamp":  func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { lr.SetTimestamp(lr.Timestamp() + 1) },
+		"body value": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { lr.Body().Map().PutInt("total", 43) },
+		"nested body value": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) {
+			sh, _ := lr.Body().Map().Get("shipping")
+			sh.Map().PutStr("country", "AU")
+		},
+		"body value type": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { lr.Body().Map().PutStr("total", "42") },
+		"attribute value": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) {
+			lr.Attributes().PutStr("order.id", "o-2")
+		},
+		"attribute added": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) { lr.Attributes().PutStr("coupon", "") },
+		"key moved between maps": func(_ plog.ResourceLogs, _ plog.ScopeLogs, lr plog.LogRecord) {
+			lr.Attributes().Remove("gift")
+			lr.Body().Map().PutBool("gift", false)
+		},
+	}
+	seen := map[string]string{base: "the original"}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			ld := idRecord()
+			change(recordOf(ld))
+			id := idOf(t, ld)
+			other, dup := seen[id]
+			assert.False(t, dup, "same id as %s", other)
+			seen[id] = name
+		})
+	}
+}
+
+func TestEventIDIgnoresWhatDoesNotIdentify(t *testing.T) {
+	base := idOf(t, idRecord())
+	ld := idRecord()
+	_, _, lr := recordOf(ld)
+	lr.SetObservedTimestamp(lr.ObservedTimestamp() + 1_000)
+	lr.SetSeverityText("INFO")
+	lr.SetTraceID(pcommon.TraceID{1})
+	assert.Equal(t, base, idOf(t, ld))
+}
+
+func TestEventIDIgnoresKeyOrder(t *testing.T) {
+	base := idOf(t, idRecord())
+
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", "shop-1")
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("shop/orders")
+	sl.Scope().SetVersion("1.0.0")
+	sl.Scope().Attributes().PutStr("team", "payments")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.Attributes().PutBool("gift", false)
+	lr.Attributes().PutStr("order.id", "o-1")
+	body := lr.Body().SetEmptyMap()
+	body.PutEmptyMap("shipping").PutStr("country", "NZ")
+	body.PutInt("total", 42)
+	lr.SetTimestamp(1_764_158_400_000_000_000)
+	lr.SetEventName("order.placed")
+
+	assert.Equal(t, base, idOf(t, ld))
+}
+
+func TestEventIDFromSource(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.EventID = EventIDConfig{Enabled: true, Source: "attributes.order.id"}
+	ld := idRecord()
+	_, sl, _ := recordOf(ld)
+	lacking := sl.LogRecords().AppendEmpty()
+	lacking.SetEventName("order.placed") // no order.id: hashed instead
+	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
+	require.Len(t, groups, 1)
+
+	req, _ := encodeForTest(t, groups[0], cfg.Payload)
+
+	require.Len(t, req.Rows.Rows, 2)
+	assert.Equal(t, "o-1", req.Rows.Rows[0].Values[3].GetStringValue())
+	assert.Len(t, req.Rows.Rows[1].Values[3].GetStringValue(), eventIDHexLen)
+}
+
+// TestEventIDCollapsesARepeatedExport: the same batch exported twice, as a
+// retry or a persistent-queue replay would, lands once.
+func TestEventIDCollapsesARepeatedExport(t *testing.T) {
+	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+		cfg.EventID = EventIDConfig{Enabled: true}
+	})
+	ld := benchLogs(50)
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	assert.Equal(t, 50, h.srv.RowCount("public", "events"))
+	tb, ok := h.srv.Table("public", "events")
+	require.True(t, ok)
+	assert.Equal(t, "false", tb.Options["append_mode"])
+	assert.Equal(t, "last_row", tb.Options["merge_mode"])
+	assert.Equal(t, []string{"type", "event_id"}, tb.PrimaryKey)
+	for _, c := range h.srv.Calls() {
+		assert.Equal(t, "false", c.Hints["append_mode"])
+		assert.Equal(t, "last_row", c.Hints["merge_mode"])
+	}
+}
