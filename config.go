@@ -443,6 +443,7 @@ const (
 	sourceSeverityNumber
 	sourceTraceID
 	sourceSpanID
+	sourceConstant // key is the value itself: not configurable, for the dead-letter columns
 )
 
 // source is a parsed ColumnConfig.Source.

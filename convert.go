@@ -54,6 +54,8 @@ func readSource(src source, r *recordRef) field {
 		return strField(r.sl.Scope().Version())
 	case sourceSeverityText:
 		return strField(r.lr.SeverityText())
+	case sourceConstant:
+		return strField(src.key)
 	case sourceSeverityNumber:
 		if n := r.lr.SeverityNumber(); n != 0 {
 			return field{kind: fieldInt, i: int64(n)}

@@ -38,8 +38,9 @@ type logsExporter struct {
 	// tableAttrs are the metric attributes of each table, made once.
 	tableAttrs map[string]metric.AddOption
 
-	conn    *grpc.ClientConn
-	workers *workers
+	conn        *grpc.ClientConn
+	workers     *workers
+	deadLetters *deadLetters // nil unless dead_letter is configured
 	// authErrorLogged is set once refused credentials have been logged, and
 	// cleared by the next successful insert.
 	authErrorLogged atomic.Bool
@@ -58,18 +59,26 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	}
 	m := newMapping(cfg)
 	tableAttrs := map[string]metric.AddOption{}
+	tables := []string{}
 	for _, s := range m.schemas() {
-		tableAttrs[s.table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", s.table)))
+		tables = append(tables, s.table)
+	}
+	if dl := cfg.DeadLetter.Get(); dl != nil {
+		tables = append(tables, dl.Table)
+	}
+	for _, table := range tables {
+		tableAttrs[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
 	}
 	return &logsExporter{
-		cfg:        cfg,
-		settings:   set.TelemetrySettings,
-		logger:     set.Logger,
-		mapping:    m,
-		tableAttrs: tableAttrs,
-		headerWire: encodeHeader(header),
-		codecOpt:   grpc.ForceCodecV2(newWireCodec()),
-		telemetry:  tb,
+		cfg:         cfg,
+		settings:    set.TelemetrySettings,
+		logger:      set.Logger,
+		mapping:     m,
+		deadLetters: newDeadLetters(cfg),
+		tableAttrs:  tableAttrs,
+		headerWire:  encodeHeader(header),
+		codecOpt:    grpc.ForceCodecV2(newWireCodec()),
+		telemetry:   tb,
 	}, nil
 }
 
@@ -188,7 +197,7 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 		return nil
 	}
 
-	authFailed := isAuthFailure(err, trailer)
+	rejection := err
 	err = classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
 	if !consumererror.IsPermanent(err) {
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
@@ -197,11 +206,28 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 		return err
 	}
 	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
+	return e.rejected(ctx, g, c, rejection, trailer, err)
+}
+
+// rejected handles a call GreptimeDB refused for good: its records go to the
+// dead-letter table when there is one, or are dropped, logged and counted.
+func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, rejection error, trailer metadata.MD, err error) error {
 	fields := []zap.Field{
 		zap.String("table", g.table()), zap.String("type", g.eventType),
 		zap.Int("records", len(c.records)), zap.Int("rows", c.rows), zap.Error(err),
 	}
+	authFailed := isAuthFailure(rejection, trailer)
+	if e.deadLetters != nil && !authFailed { // with refused credentials, the dead letters would be refused too
+		dlErr := e.writeDeadLetters(ctx, g, c, rejection, trailer)
+		if dlErr == nil {
+			e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, int64(len(c.records)), e.tableAttrs[g.table()])
+			e.logger.Warn("GreptimeDB rejected events; wrote them to the dead-letter table",
+				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
+			return nil
+		}
+		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
+	}
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
 	switch {
 	case !authFailed:
 		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)

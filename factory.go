@@ -68,6 +68,9 @@ func createDefaultConfig() component.Config {
 		},
 		Payload:         PayloadConfig{Body: true, Attributes: true},
 		MaxRequestBytes: 8 << 20, // small calls for GreptimeDB's memory, far below its 512 MiB limit
+		// Off unless configured; "dead_letter:" or "catalog:" alone turns them on with these.
+		DeadLetter: configoptional.Default(DeadLetterConfig{Table: "events_rejected"}),
+		Catalog:    configoptional.Default(CatalogConfig{Table: "event_types", Interval: time.Minute, MaxPayloadKeys: 64}),
 	}
 }
 

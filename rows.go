@@ -81,7 +81,28 @@ func newMapping(cfg *Config) *mapping {
 }
 
 func newEventSchema(table string, cols []ColumnConfig, policy tablePolicy) *eventSchema {
-	s := &eventSchema{table: table, expand: -1, hints: formatHints(policy)}
+	compiled := make([]extraColumn, len(cols))
+	expand := -1
+	for i, c := range cols {
+		src, _ := parseSource(c.Source) // validated
+		compiled[i] = extraColumn{name: c.Name, src: src, typ: c.Type, semantic: greptimev1.SemanticType_FIELD}
+		if compiled[i].typ == "" {
+			compiled[i].typ = ColumnTypeString
+		}
+		if c.SemanticType == "tag" {
+			compiled[i].semantic = greptimev1.SemanticType_TAG
+		}
+		if c.Expand {
+			expand = i
+		}
+	}
+	return layoutSchema(table, compiled, expand, policy)
+}
+
+// layoutSchema lays out a table: the base columns, the event id when
+// enabled, then the extra columns.
+func layoutSchema(table string, cols []extraColumn, expand int, policy tablePolicy) *eventSchema {
+	s := &eventSchema{table: table, columns: cols, expand: expand, hints: formatHints(policy)}
 	s.schema = []*greptimev1.ColumnSchema{
 		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
 		{ColumnName: columnPayload, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
@@ -97,19 +118,7 @@ func newEventSchema(table string, cols []ColumnConfig, policy tablePolicy) *even
 			ColumnName: columnEventID, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG,
 		})
 	}
-	for i, c := range cols {
-		src, _ := parseSource(c.Source) // validated
-		col := extraColumn{name: c.Name, src: src, typ: c.Type, semantic: greptimev1.SemanticType_FIELD}
-		if col.typ == "" {
-			col.typ = ColumnTypeString
-		}
-		if c.SemanticType == "tag" {
-			col.semantic = greptimev1.SemanticType_TAG
-		}
-		if c.Expand {
-			s.expand = i
-		}
-		s.columns = append(s.columns, col)
+	for _, col := range cols {
 		s.schema = append(s.schema, &greptimev1.ColumnSchema{
 			ColumnName:   col.name,
 			Datatype:     columnDataTypes[col.typ],

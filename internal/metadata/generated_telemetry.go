@@ -23,13 +23,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                metric.Meter
-	mu                                   sync.Mutex
-	registrations                        []metric.Registration
-	ExporterGreptimeEventsInsertDuration metric.Float64Histogram
-	ExporterGreptimeEventsRecordsDropped metric.Int64Counter
-	ExporterGreptimeEventsRowsInserted   metric.Int64Counter
-	ExporterGreptimeEventsValuesNulled   metric.Int64Counter
+	meter                                     metric.Meter
+	mu                                        sync.Mutex
+	registrations                             []metric.Registration
+	ExporterGreptimeEventsInsertDuration      metric.Float64Histogram
+	ExporterGreptimeEventsRecordsDeadLettered metric.Int64Counter
+	ExporterGreptimeEventsRecordsDropped      metric.Int64Counter
+	ExporterGreptimeEventsRowsInserted        metric.Int64Counter
+	ExporterGreptimeEventsValuesNulled        metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -66,6 +67,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithDescription("Duration of one insert call to GreptimeDB, by outcome. [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterGreptimeEventsRecordsDeadLettered, err = builder.meter.Int64Counter(
+		"otelcol_exporter_greptime_events_records_dead_lettered",
+		metric.WithDescription("Number of log records GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsDropped, err = builder.meter.Int64Counter(

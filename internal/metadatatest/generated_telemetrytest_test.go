@@ -20,11 +20,15 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.ExporterGreptimeEventsInsertDuration.Record(context.Background(), 1)
+	tb.ExporterGreptimeEventsRecordsDeadLettered.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRecordsDropped.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRowsInserted.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsValuesNulled.Add(context.Background(), 1)
 	AssertEqualExporterGreptimeEventsInsertDuration(t, testTel,
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterGreptimeEventsRecordsDeadLettered(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterGreptimeEventsRecordsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},

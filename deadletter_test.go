@@ -1,0 +1,133 @@
+package greptimeeventsexporter
+
+import (
+	"context"
+	"testing"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+)
+
+// createConflictingTable makes "orders" on the server with a STRING payload,
+// so the exporter's JSON payload is a column type conflict: GreptimeDB
+// rejects such an insert permanently.
+func createConflictingTable(t *testing.T, srv *greptimetest.Server) {
+	t.Helper()
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = greptimev1.NewGreptimeDatabaseClient(conn).Handle(context.Background(), &greptimev1.GreptimeRequest{
+		Header: &greptimev1.RequestHeader{Dbname: "public"},
+		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
+			TableName: "orders",
+			Rows: &greptimev1.Rows{
+				Schema: []*greptimev1.ColumnSchema{
+					{ColumnName: "type", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+					{ColumnName: "payload", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_FIELD},
+					{ColumnName: "timestamp", Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+				},
+				Rows: []*greptimev1.Row{{Values: []*greptimev1.Value{
+					{ValueData: &greptimev1.Value_StringValue{StringValue: "legacy"}},
+					{ValueData: &greptimev1.Value_StringValue{StringValue: "plain text"}},
+					{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: 1}},
+				}}},
+			},
+		}}}},
+	})
+	require.NoError(t, err)
+}
+
+func deadLetterHarness(t *testing.T) *harness {
+	return newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{"order.placed": {Table: "orders"}}
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	})
+}
+
+func TestDeadLetterTableTakesRejectedEvents(t *testing.T) {
+	h := deadLetterHarness(t)
+	createConflictingTable(t, h.srv)
+	ld := goldenLogs() // 2 logins, 1 session.expired, 1 order.placed, 1 log
+	const sent = 5
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld), "rejected events are kept, not failed")
+
+	landed := h.srv.RowCount("public", "events")
+	assert.Equal(t, 4, landed)
+	assert.Equal(t, 1, h.srv.RowCount("public", "orders"), "only the row that was there before")
+	letters, ok := h.srv.Table("public", "events_rejected")
+	require.True(t, ok)
+	require.Len(t, letters.Rows, 1)
+	row := letters.Rows[0]
+	assert.Equal(t, "order.placed", row["type"])
+	assert.Equal(t, "orders", row["target_table"])
+	assert.Equal(t, int64(1004), row["error_code"])
+	assert.Equal(t, "InvalidArgument", row["grpc_code"])
+	assert.Contains(t, row["error_message"], "column payload expect type")
+	assert.Equal(t, int64(1_764_158_400_000_000_020), row["timestamp"])
+	payload := row["payload"].(map[string]any)
+	assert.Equal(t, float64(4599), payload["body"].(map[string]any)["total_cents"])
+	assert.Equal(t, []string{"type", "target_table"}, letters.PrimaryKey)
+	assert.Equal(t, "true", letters.Options["append_mode"])
+
+	deadLettered := sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dead_lettered", "table")
+	drops := sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
+	assert.Equal(t, map[string]int64{"orders": 1}, deadLettered)
+	assert.Empty(t, drops)
+	assert.Equal(t, sent, landed+int(deadLettered["orders"])+int(drops["rejected"]), "landed + dead-lettered + counted drops = sent")
+	assert.Len(t, h.logs.FilterMessage("GreptimeDB rejected events; wrote them to the dead-letter table").All(), 1)
+}
+
+func TestDeadLetterFailuresAreCountedNotRetriedForEver(t *testing.T) {
+	tests := []struct {
+		name      string
+		code      codes.Code
+		wantCalls int
+	}{
+		{name: "dead-letter table rejects them too", code: codes.InvalidArgument, wantCalls: 1},
+		{name: "dead-letter table stays unavailable", code: codes.Unavailable, wantCalls: deadLetterAttempts},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := deadLetterHarness(t)
+			createConflictingTable(t, h.srv)
+			h.srv.RejectTable("events_rejected", tt.code, "no room for letters")
+
+			err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("order.placed", "order.placed", "other"))
+
+			require.Error(t, err)
+			assert.True(t, consumererror.IsPermanent(err))
+			assert.Equal(t, 1, h.srv.RowCount("public", "events"))
+			calls := 0
+			for _, c := range h.srv.Calls() {
+				if len(c.Inserts) == 1 && c.Inserts[0].Table == "events_rejected" {
+					calls++
+				}
+			}
+			assert.Equal(t, tt.wantCalls, calls)
+			assert.Equal(t, map[string]int64{"rejected": 2}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
+			failed := h.logs.FilterMessage("GreptimeDB rejected events permanently; dropping them").All()
+			require.Len(t, failed, 1)
+			assert.Contains(t, failed[0].ContextMap()["dead_letter_error"], "no room for letters")
+		})
+	}
+}
+
+func TestRefusedCredentialsSkipTheDeadLetterTable(t *testing.T) {
+	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "right"}}, func(cfg *Config) {
+		cfg.Username, cfg.Password = "exporter", "wrong"
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	})
+
+	require.Error(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+
+	assert.Len(t, h.srv.Calls(), 1, "no dead-letter write with the same refused credentials")
+}
