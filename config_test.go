@@ -66,6 +66,18 @@ func TestLoadConfig(t *testing.T) {
 	full.RetryConfig.MaxInterval = 10 * time.Second
 	full.RetryConfig.MaxElapsedTime = time.Minute
 
+	policy := defaultConfig()
+	policy.EventID = EventIDConfig{Enabled: true}
+	yearTTL, week, day := 8760*time.Hour, 168*time.Hour, 24*time.Hour
+	appendOff := false
+	policy.Events = map[string]EventConfig{
+		"audit.login": {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff, CompactionTimeWindow: &week,
+			EventID: &EventIDConfig{Enabled: true, Source: "attributes.event.id"}},
+		"debug.trace": {Table: "debug", TTL: &day, EventID: &EventIDConfig{Enabled: false}},
+	}
+	policy.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	policy.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 30 * time.Second, MaxPayloadKeys: 64})
+
 	noQueue := defaultConfig()
 	noQueue.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	noQueue.RetryConfig.Enabled = false
@@ -78,6 +90,12 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: defaultConfig()},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
 		{id: component.NewIDWithName(metadata.Type, "no_queue"), want: noQueue},
+		{id: component.NewIDWithName(metadata.Type, "table_policy"), want: policy},
+		{id: component.NewIDWithName(metadata.Type, "shared_table_conflict"), wantErr: `"events::deploy" and "events::rollback" write to table "ops" with different table options (ttl=30d, append_mode=true, compaction.twcs.time_window=1d vs ttl=90d, append_mode=true, compaction.twcs.time_window=1d)`},
+		{id: component.NewIDWithName(metadata.Type, "type_changes_default_table"), wantErr: `the exporter's table and "events::deploy" write to table "events" with different table options`},
+		{id: component.NewIDWithName(metadata.Type, "bad_event_id_source"), wantErr: `"event_id::source": "attributes" is unknown`},
+		{id: component.NewIDWithName(metadata.Type, "dead_letter_is_an_event_table"), wantErr: `"dead_letter::table": "events" also receives events`},
+		{id: component.NewIDWithName(metadata.Type, "catalog_bad_interval"), wantErr: `"catalog::interval" must be positive, got 0s`},
 		{id: component.NewIDWithName(metadata.Type, "empty_endpoint"), wantErr: `"endpoint" must not be empty`},
 		{id: component.NewIDWithName(metadata.Type, "empty_database"), wantErr: `"database" must not be empty`},
 		{id: component.NewIDWithName(metadata.Type, "password_without_username"), wantErr: `"password" is set but "username" is empty`},

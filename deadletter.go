@@ -91,19 +91,31 @@ func (e *logsExporter) writeDeadLetters(ctx context.Context, g *group, c chunk, 
 
 func (e *logsExporter) sendDeadLetterChunk(ctx context.Context, letters *group, c chunk) error {
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, letters.schema.hints)
+	err := e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
+		var resp greptimev1.GreptimeResponse
+		return e.conn.Invoke(ctx, handleMethod, c.req, &resp, e.codecOpt, grpc.Trailer(trailer))
+	})
+	if err == nil {
+		c.req.release()
+	}
+	return err
+}
+
+// retryBriefly makes a call up to attempts times, backing off from 100ms,
+// while its failures are retryable: for the writes the sending queue does
+// not carry (dead letters, the catalog), which must not retry for ever.
+func (e *logsExporter) retryBriefly(ctx context.Context, attempts int, call func(context.Context, *metadata.MD) error) error {
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		var (
-			resp    greptimev1.GreptimeResponse
-			trailer metadata.MD
-		)
-		err := e.conn.Invoke(ctx, handleMethod, c.req, &resp, e.codecOpt, grpc.Trailer(&trailer))
+		var trailer metadata.MD
+		callCtx, cancel := context.WithTimeout(ctx, e.cfg.TimeoutConfig.Timeout)
+		err := call(callCtx, &trailer)
+		cancel()
 		if err == nil {
-			c.req.release()
 			return nil
 		}
 		err = classify(err, trailer, backoff)
-		if consumererror.IsPermanent(err) || attempt == deadLetterAttempts {
+		if consumererror.IsPermanent(err) || attempt == attempts {
 			return err
 		}
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,9 @@ type logsExporter struct {
 	settings component.TelemetrySettings
 	logger   *zap.Logger
 	mapping  *mapping
-	// headerWire is the request header, with any credentials, in wire form.
+	// header is the request header, with any credentials; headerWire is
+	// the same in wire form.
+	header     *greptimev1.RequestHeader
 	headerWire []byte
 	// codecOpt sends requests as the wire bytes the encoder wrote.
 	codecOpt  grpc.CallOption
@@ -41,6 +44,7 @@ type logsExporter struct {
 	conn        *grpc.ClientConn
 	workers     *workers
 	deadLetters *deadLetters // nil unless dead_letter is configured
+	catalog     *catalog     // nil unless catalog is configured
 	// authErrorLogged is set once refused credentials have been logged, and
 	// cleared by the next successful insert.
 	authErrorLogged atomic.Bool
@@ -69,7 +73,13 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	for _, table := range tables {
 		tableAttrs[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
 	}
+	var cat *catalog
+	if cc := cfg.Catalog.Get(); cc != nil {
+		host, _ := os.Hostname()
+		cat = newCatalog(*cc, catalogCollector(host, set.ID.String()), time.Now())
+	}
 	return &logsExporter{
+		catalog:     cat,
 		cfg:         cfg,
 		settings:    set.TelemetrySettings,
 		logger:      set.Logger,
@@ -89,6 +99,9 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 	}
 	e.conn = conn
 	e.workers = startWorkers(maxConcurrentInserts - 1) // the pushing goroutine sends too
+	if e.catalog != nil {
+		e.startCatalog()
+	}
 	e.logger.Info("Exporting events to GreptimeDB",
 		zap.String("endpoint", e.cfg.ClientConfig.Endpoint),
 		zap.String("database", e.cfg.Database),
@@ -96,10 +109,13 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-func (e *logsExporter) shutdown(context.Context) error {
+func (e *logsExporter) shutdown(ctx context.Context) error {
 	e.telemetry.Shutdown()
 	if e.workers != nil {
 		e.workers.stop()
+	}
+	if e.catalog != nil && e.conn != nil {
+		e.stopCatalog(ctx) // the queue has drained: the last write counts everything
 	}
 	if e.conn == nil {
 		return nil
@@ -190,6 +206,9 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, int64(resp.GetAffectedRows().GetValue()), e.tableAttrs[g.table()])
 		if c.nulled > 0 {
 			e.telemetry.ExporterGreptimeEventsValuesNulled.Add(ctx, int64(c.nulled), e.tableAttrs[g.table()])
+		}
+		if e.catalog != nil {
+			e.catalog.observe(g, c.records, time.Now())
 		}
 		e.logger.Debug("Inserted events",
 			zap.String("table", g.table()), zap.String("type", g.eventType),

@@ -425,3 +425,37 @@ func unusedAddr(t *testing.T) string {
 	require.NoError(t, lis.Close())
 	return addr
 }
+
+func TestEachTableGetsItsOwnPolicy(t *testing.T) {
+	yearTTL, appendOff := 8760*time.Hour, false
+	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{
+			"audit.login": {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff},
+			"order.placed": {Table: "orders", EventID: &EventIDConfig{Enabled: true}},
+		}
+	})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("audit.login", "order.placed", "other")))
+
+	want := map[string]map[string]string{
+		"audit":  {"ttl": "365d", "append_mode": "false", "compaction.twcs.time_window": "1d"},
+		"orders": {"ttl": "90d", "append_mode": "false", "merge_mode": "last_row", "compaction.twcs.time_window": "1d"},
+		"events": {"ttl": "90d", "append_mode": "true", "compaction.twcs.time_window": "1d"},
+	}
+	for table, hints := range want {
+		tb, ok := h.srv.Table("public", table)
+		require.True(t, ok, table)
+		for k, v := range hints {
+			assert.Equal(t, v, tb.Options[k], "%s: %s", table, k)
+		}
+	}
+	for _, c := range h.srv.Calls() {
+		assert.Equal(t, want[c.Inserts[0].Table], c.Hints, "hints of the call into %s", c.Inserts[0].Table)
+	}
+	orders, _ := h.srv.Table("public", "orders")
+	_, hasID := orders.Column("event_id")
+	assert.True(t, hasID)
+	audit, _ := h.srv.Table("public", "audit")
+	_, hasID = audit.Column("event_id")
+	assert.False(t, hasID)
+}

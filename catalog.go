@@ -1,0 +1,217 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+)
+
+// The event catalog is a table with one row per (table, event type) the
+// exporter has written, so dashboards can discover what exists. Each
+// exporter instance upserts its own rows: they are keyed by table, type and
+// collector, with the time the exporter started as their time index, in a
+// non-append table that keeps the last row written.
+
+// The catalog table's columns.
+const (
+	columnCatalogTable       = "table_name"
+	columnCatalogCollector   = "collector"
+	columnCatalogStartedAt   = "started_at"
+	columnCatalogFirstSeen   = "first_seen"
+	columnCatalogLastSeen    = "last_seen"
+	columnCatalogEvents      = "events"
+	columnCatalogPayloadKeys = "payload_keys"
+)
+
+// catalogAttempts bounds the tries of one catalog write; the next interval
+// writes the same rows again anyway.
+const catalogAttempts = 3
+
+// catalogHints make a table that keeps one row per key: the catalog is
+// rewritten every interval, and has no TTL so a long-running collector's
+// rows do not expire under it.
+const catalogHints = "append_mode=false, merge_mode=last_row"
+
+type catalogKey struct{ table, eventType string }
+
+type catalogEntry struct {
+	firstSeen, lastSeen time.Time
+	events              int64
+	keys                map[string]bool // "body.<key>" and "attributes.<key>", bounded
+}
+
+// catalog counts what the exporter wrote and upserts it periodically.
+type catalog struct {
+	cfg       CatalogConfig
+	collector string // identifies this exporter instance
+	startedAt time.Time
+
+	mu      sync.Mutex
+	entries map[catalogKey]*catalogEntry
+	dirty   bool
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func newCatalog(cfg CatalogConfig, collector string, now time.Time) *catalog {
+	return &catalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}}
+}
+
+// observe records the records of a successful call.
+func (c *catalog) observe(g *group, records []recordRef, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := catalogKey{table: g.table(), eventType: g.eventType}
+	e := c.entries[key]
+	if e == nil {
+		e = &catalogEntry{firstSeen: now, keys: map[string]bool{}}
+		c.entries[key] = e
+	}
+	e.lastSeen = now
+	e.events += int64(len(records))
+	c.dirty = true
+	for i := range records {
+		if len(e.keys) >= c.cfg.MaxPayloadKeys {
+			return
+		}
+		if body := records[i].lr.Body(); body.Type() == pcommon.ValueTypeMap {
+			c.addKeys(e, "body.", body.Map())
+		}
+		c.addKeys(e, "attributes.", records[i].lr.Attributes())
+	}
+}
+
+func (c *catalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
+	for k := range m.All() {
+		if len(e.keys) >= c.cfg.MaxPayloadKeys {
+			return
+		}
+		if !e.keys[prefix+k] {
+			e.keys[prefix+k] = true
+		}
+	}
+}
+
+// request is the catalog's rows as an insert, or nil if nothing changed
+// since the last one.
+func (c *catalog) request(header *greptimev1.RequestHeader) *greptimev1.GreptimeRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty {
+		return nil
+	}
+	c.dirty = false
+	str := func(s string) *greptimev1.Value {
+		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
+	}
+	ts := func(t time.Time) *greptimev1.Value {
+		return &greptimev1.Value{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: t.UnixNano()}}
+	}
+	keys := slices.SortedFunc(maps.Keys(c.entries), func(a, b catalogKey) int {
+		return cmp.Or(cmp.Compare(a.table, b.table), cmp.Compare(a.eventType, b.eventType))
+	})
+	rows := make([]*greptimev1.Row, 0, len(keys))
+	for _, k := range keys {
+		e := c.entries[k]
+		payloadKeys, _ := json.Marshal(slices.Sorted(maps.Keys(e.keys))) // strings only: cannot fail
+		rows = append(rows, &greptimev1.Row{Values: []*greptimev1.Value{
+			str(k.table), str(k.eventType), str(c.collector), ts(c.startedAt), ts(e.firstSeen), ts(e.lastSeen),
+			{ValueData: &greptimev1.Value_I64Value{I64Value: e.events}},
+			str(string(payloadKeys)),
+		}})
+	}
+	schema := []*greptimev1.ColumnSchema{
+		{ColumnName: columnCatalogTable, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+		{ColumnName: columnCatalogCollector, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+		{ColumnName: columnCatalogStartedAt, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+		{ColumnName: columnCatalogFirstSeen, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_FIELD},
+		{ColumnName: columnCatalogLastSeen, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_FIELD},
+		{ColumnName: columnCatalogEvents, Datatype: greptimev1.ColumnDataType_INT64, SemanticType: greptimev1.SemanticType_FIELD},
+		{ColumnName: columnCatalogPayloadKeys, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
+	}
+	return &greptimev1.GreptimeRequest{
+		Header: header,
+		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
+			TableName: c.cfg.Table,
+			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
+		}}}},
+	}
+}
+
+// markDirty makes the next request write the rows again, after a failed write.
+func (c *catalog) markDirty() {
+	c.mu.Lock()
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// startCatalog writes the catalog every interval, outside the sending queue,
+// until stopCatalog.
+func (e *logsExporter) startCatalog() {
+	c := e.catalog
+	c.stop = make(chan struct{})
+	c.done.Go(func() {
+		ticker := time.NewTicker(c.cfg.Interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-ticker.C:
+				ctx, cancel := context.WithTimeout(context.Background(), e.cfg.TimeoutConfig.Timeout*catalogAttempts+time.Second)
+				e.writeCatalog(ctx)
+				cancel()
+			}
+		}
+	})
+}
+
+// stopCatalog stops the periodic writes and writes the catalog a last time.
+func (e *logsExporter) stopCatalog(ctx context.Context) {
+	close(e.catalog.stop)
+	e.catalog.done.Wait()
+	e.writeCatalog(ctx)
+}
+
+// writeCatalog upserts the catalog with a small bounded retry; a failure is
+// logged and the rows are written again at the next interval.
+func (e *logsExporter) writeCatalog(ctx context.Context) {
+	req := e.catalog.request(e.header)
+	if req == nil {
+		return
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, catalogHints)
+	err := e.retryBriefly(ctx, catalogAttempts, func(ctx context.Context, trailer *metadata.MD) error {
+		return e.conn.Invoke(ctx, handleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
+	})
+	if err == nil {
+		e.logger.Debug("Wrote the event catalog", zap.String("table", e.catalog.cfg.Table))
+		return
+	}
+	e.catalog.markDirty()
+	e.logger.Warn("Could not write the event catalog; will try again at the next interval",
+		zap.String("table", e.catalog.cfg.Table), zap.Error(err))
+}
+
+// catalogCollector names this exporter instance in the catalog: the host
+// and the component's id.
+func catalogCollector(host, id string) string {
+	if host == "" {
+		return id
+	}
+	return fmt.Sprintf("%s/%s", host, id)
+}
