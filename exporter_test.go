@@ -430,7 +430,7 @@ func TestEachTableGetsItsOwnPolicy(t *testing.T) {
 	yearTTL, appendOff := 8760*time.Hour, false
 	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{
-			"audit.login": {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff},
+			"audit.login":  {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff},
 			"order.placed": {Table: "orders", EventID: &EventIDConfig{Enabled: true}},
 		}
 	})
