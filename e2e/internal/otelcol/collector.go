@@ -124,7 +124,7 @@ func (c *Collector) Stop() error {
 	c.stopOnce.Do(func() {
 		select {
 		case <-c.exited:
-			c.stopErr = exitError("exited by itself", c.waitErr)
+			c.stopErr = fmt.Errorf("otelcol: pid %d had exited by itself before Stop: %v", c.Pid(), c.waitErr)
 			return
 		default:
 		}
@@ -135,7 +135,9 @@ func (c *Collector) Stop() error {
 		}
 		select {
 		case <-c.exited:
-			c.stopErr = exitError("shut down", c.waitErr)
+			if c.waitErr != nil {
+				c.stopErr = fmt.Errorf("otelcol: pid %d shut down with %w", c.Pid(), c.waitErr)
+			}
 		case <-time.After(stopTimeout):
 			_ = c.kill()
 			c.stopErr = fmt.Errorf("otelcol: pid %d did not shut down within %s of SIGTERM; killed", c.Pid(), stopTimeout)
@@ -152,13 +154,6 @@ func (c *Collector) kill() error {
 		return nil
 	}
 	return err
-}
-
-func exitError(what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("otelcol: %s with %w", what, err)
 }
 
 // Validate runs `binary validate` on the configuration and returns its
