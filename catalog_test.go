@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"google.golang.org/grpc/codes"
 
@@ -98,16 +97,10 @@ func TestCatalogWriteFailureIsRetriedAtTheNextInterval(t *testing.T) {
 }
 
 func TestCatalogIsWrittenAtShutdown(t *testing.T) {
-	srv, err := greptimetest.Start(greptimetest.Config{})
-	require.NoError(t, err)
-	defer srv.Stop()
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = srv.Addr()
-	cfg.ClientConfig.TLS.Insecure = true
-	cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertestSettings(), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	srv := startServer(t)
+	exp := startExporter(t, srv.Addr(), func(cfg *Config) {
+		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
+	})
 	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b", "a")))
 
 	require.NoError(t, exp.Shutdown(context.Background()))

@@ -233,19 +233,35 @@ func TestPartialFailureReturnsOnlyTheFailedRecords(t *testing.T) {
 	assert.Equal(t, 2, h.srv.RowCount("public", "events"))
 }
 
-func TestShutdownFlushesTheBatcher(t *testing.T) {
-	srv, err := greptimetest.Start(greptimetest.Config{})
-	require.NoError(t, err)
-	defer srv.Stop()
+// startExporter starts an exporter with the default queue and retries
+// against endpoint; the test shuts it down.
+func startExporter(t *testing.T, endpoint string, configure func(*Config)) exporter.Logs {
+	t.Helper()
 	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = srv.Addr()
+	cfg.ClientConfig.Endpoint = endpoint
 	cfg.ClientConfig.TLS.Insecure = true
-	batch := cfg.QueueConfig.Get().Batch.Get()
-	batch.MinSize = 1000
-	batch.FlushTimeout = time.Hour // nothing but shutdown sends these
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertestSettings(), cfg)
+	configure(cfg)
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	return exp
+}
+
+func startServer(t *testing.T) *greptimetest.Server {
+	t.Helper()
+	srv, err := greptimetest.Start(greptimetest.Config{})
+	require.NoError(t, err)
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+func TestShutdownFlushesTheBatcher(t *testing.T) {
+	srv := startServer(t)
+	exp := startExporter(t, srv.Addr(), func(cfg *Config) {
+		batch := cfg.QueueConfig.Get().Batch.Get()
+		batch.MinSize = 1000
+		batch.FlushTimeout = time.Hour // nothing but shutdown sends these
+	})
 
 	for range 5 {
 		require.NoError(t, exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b")))
@@ -258,18 +274,15 @@ func TestShutdownFlushesTheBatcher(t *testing.T) {
 }
 
 func TestFullQueueReturnsAnErrorInsteadOfBlocking(t *testing.T) {
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = unusedAddr(t) // nothing listens: the consumer keeps retrying
-	cfg.ClientConfig.TLS.Insecure = true
-	queue := cfg.QueueConfig.Get()
-	queue.QueueSize = 10
-	queue.NumConsumers = 1
-	queue.Batch = configoptional.None[exporterhelper.BatchConfig]()
-	cfg.RetryConfig.InitialInterval = time.Hour
-	cfg.RetryConfig.MaxElapsedTime = 0
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertestSettings(), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	// Nothing listens: the only consumer keeps retrying its first request.
+	exp := startExporter(t, unusedAddr(t), func(cfg *Config) {
+		queue := cfg.QueueConfig.Get()
+		queue.QueueSize = 10
+		queue.NumConsumers = 1
+		queue.Batch = configoptional.None[exporterhelper.BatchConfig]()
+		cfg.RetryConfig.InitialInterval = time.Hour
+		cfg.RetryConfig.MaxElapsedTime = 0
+	})
 	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
 
 	var full error
@@ -411,10 +424,6 @@ func histogramCounts(t *testing.T, tel *componenttest.Telemetry, name string) ma
 		counts[outcome.AsString()] += dp.Count
 	}
 	return counts
-}
-
-func exportertestSettings() exporter.Settings {
-	return exportertest.NewNopSettings(metadata.Type)
 }
 
 // unusedAddr is a loopback address nothing listens on.
