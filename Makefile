@@ -6,13 +6,33 @@ OTELCOL      := $(CURDIR)/_build/otelcol-greptime-events
 TELEMETRYGEN := $(BIN)/telemetrygen
 DEMO         := $(BIN)/greptime-events-demo
 
-.PHONY: test build run demo standin generate
+FUZZTIME     ?= 5m
+FUZZ_TARGETS := FuzzMapping FuzzRecord FuzzJSON
+
+.PHONY: test build run demo standin generate bench fuzz fuzz-smoke
 
 ## test: every test with the race detector: the exporter's, then the end-to-end
 ## tests against the built collector (what CI runs)
 test: $(OTELCOL) $(TELEMETRYGEN)
 	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz-smoke
 	OTELCOL_BIN=$(OTELCOL) TELEMETRYGEN_BIN=$(TELEMETRYGEN) $(GO) -C e2e test -race -count=1 ./...
+
+## fuzz-smoke: each fuzz target for 10s (part of test)
+fuzz-smoke:
+	$(MAKE) fuzz FUZZTIME=10s
+
+## fuzz: each fuzz target for FUZZTIME (default 5m); a failing input lands in testdata/fuzz
+fuzz:
+	for target in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s . || exit 1; \
+	done
+
+## bench: the exporter and the collector's otlp exporter on the same batches,
+## side by side (-count=6), then the medians and the push/peer ratios
+bench:
+	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPeerOTLP|BenchmarkPayload' -count=6 . | tee bench.out
+	$(GO) run ./internal/benchratio < bench.out
 
 ## build: the otelcol-greptime-events distribution, into _build/
 build: $(OTELCOL)
@@ -20,7 +40,7 @@ build: $(OTELCOL)
 $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@v0.165.0
 
-$(OTELCOL): $(OCB) builder-config.yaml go.mod go.sum $(wildcard *.go) $(wildcard internal/*/*.go)
+$(OTELCOL): $(OCB) builder-config.yaml go.mod go.sum $(filter-out %_test.go,$(wildcard *.go) $(wildcard internal/*/*.go))
 	$(OCB) --config builder-config.yaml
 
 # telemetrygen, the version pinned by the tool directive in e2e/go.mod

@@ -101,6 +101,10 @@ const hexDigits = "0123456789abcdef"
 // U+FFFD; quotes, backslashes and control characters are escaped.
 func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
+	if !needsEscape(s) { // the common case: copy it whole
+		buf = append(buf, s...)
+		return append(buf, '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip eight plain ASCII bytes at a time: most text needs no escaping.
@@ -145,6 +149,36 @@ func appendJSONString(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// plainJSON marks the bytes a JSON string holds as they are: printable
+// ASCII but the quote and the backslash.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// needsEscape reports whether any byte of s needs escaping or checking,
+// eight bytes at a time (the last word overlapping the one before it), or
+// byte by byte for a string shorter than a word.
+func needsEscape(s string) bool {
+	n := len(s)
+	if n < 8 {
+		for i := range n {
+			if !plainJSON[s[i]] {
+				return true
+			}
+		}
+		return false
+	}
+	for i := 0; i+8 <= n; i += 8 {
+		if needsEscape8(load8(s, i)) {
+			return true
+		}
+	}
+	return n%8 != 0 && needsEscape8(load8(s, n-8))
 }
 
 // load8 reads the 8 bytes of s at i as a little-endian word.

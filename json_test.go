@@ -97,3 +97,17 @@ func TestNeedsEscape8(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsEscape(t *testing.T) {
+	for n := range 20 {
+		plain := strings.Repeat("p", n)
+		assert.False(t, needsEscape(plain), "%q", plain)
+		for pos := range n {
+			for _, c := range []byte{0, 0x1f, '"', '\\', 0x80, 0xff} {
+				b := []byte(plain)
+				b[pos] = c
+				assert.True(t, needsEscape(string(b)), "%q", b)
+			}
+		}
+	}
+}

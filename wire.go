@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
@@ -137,6 +138,8 @@ type groupEncoder struct {
 	next     int             // index of the next record to encode
 	typeVal  []byte          // the framed type value, the same in every row
 	tooLarge []invalidRecord // records that fit no request
+	// lastPayloadLen sizes the room left for the next payload's prefixes.
+	lastPayloadLen int
 }
 
 func newGroupEncoder(g *group, header []byte, payload PayloadConfig, maxBytes int) *groupEncoder {
@@ -225,7 +228,6 @@ func writeFraming(b []byte, reserve int, header, tableField, schema []byte) int 
 // of the expanding column's array.
 func (ge *groupEncoder) appendRecord(b []byte, r *recordRef, sc *rowScratch) (out []byte, rows, nulled int) {
 	s := ge.g.schema
-	sc.payload = appendPayload(sc.payload[:0], r, ge.payload)
 	sc.cells = sc.cells[:0]
 	sc.conv.reset()
 	if s.eventID != nil {
@@ -245,11 +247,11 @@ func (ge *groupEncoder) appendRecord(b []byte, r *recordRef, sc *rowScratch) (ou
 		}
 		sc.cells = appendCellValue(sc.cells, &c)
 	}
-	base := len(ge.typeVal) + stringValueSize(len(sc.payload)) + timestampValueSize(r.timestamp)
-
 	if s.expand < 0 {
-		return ge.appendRow(b, r, sc, base, nil, 0), 1, nulled
+		return ge.appendSingleRow(b, r, sc), 1, nulled
 	}
+	sc.payload = appendPayload(sc.payload[:0], r, ge.payload)
+	base := len(ge.typeVal) + stringValueSize(len(sc.payload)) + timestampValueSize(r.timestamp)
 	col := s.columns[s.expand]
 	elems := readSource(col.src, r)
 	if elems.kind != fieldValue || elems.v.Type() != pcommon.ValueTypeSlice || elems.v.Slice().Len() == 0 {
@@ -285,6 +287,43 @@ func (ge *groupEncoder) eventID(r *recordRef, sc *rowScratch) []byte {
 	}
 	sc.id = sc.ids.appendID(sc.id[:0], r, ge.g.eventType)
 	return sc.id
+}
+
+// appendSingleRow appends the one Row of a record, writing its payload in
+// place. The payload's length prefixes come before it and are only known
+// after it, so room is left for them as long as the previous row's needed;
+// when that guess is wrong the payload is moved to fit.
+func (ge *groupEncoder) appendSingleRow(b []byte, r *recordRef, sc *rowScratch) []byte {
+	fixed := len(ge.typeVal) + timestampValueSize(r.timestamp) + len(sc.cells)
+	header := func(payloadLen int) (rowLen, size int) {
+		rowLen = fixed + stringValueSize(payloadLen)
+		size = 1 + protowire.SizeVarint(uint64(rowLen)) + len(ge.typeVal) + stringValueSize(payloadLen) - payloadLen
+		return rowLen, size
+	}
+	rowStart := len(b)
+	_, guess := header(ge.lastPayloadLen)
+	b = slices.Grow(b, guess)[:rowStart+guess]
+	b = appendPayload(b, r, ge.payload)
+	payloadLen := len(b) - rowStart - guess
+	ge.lastPayloadLen = payloadLen
+	rowLen, size := header(payloadLen)
+	if size != guess {
+		end := len(b)
+		if size > guess {
+			b = slices.Grow(b, size-guess)[:end+size-guess]
+		}
+		copy(b[rowStart+size:], b[rowStart+guess:end])
+		b = b[:rowStart+size+payloadLen]
+	}
+	h := protowire.AppendTag(b[rowStart:rowStart], fieldRow, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(rowLen))
+	h = append(h, ge.typeVal...)
+	h = protowire.AppendTag(h, fieldValues, protowire.BytesType)
+	h = protowire.AppendVarint(h, uint64(1+protowire.SizeVarint(uint64(payloadLen))+payloadLen))
+	h = protowire.AppendTag(h, fieldString, protowire.BytesType)
+	protowire.AppendVarint(h, uint64(payloadLen))
+	b = appendTimestampValue(b, r.timestamp)
+	return append(b, sc.cells...)
 }
 
 // appendRow appends one Row: type, payload, timestamp, then the extra cells

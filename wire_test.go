@@ -140,6 +140,7 @@ func TestWireMatchesStraightforwardEncoding(t *testing.T) {
 		{name: "benchmark input", cfg: benchConfig("127.0.0.1:1"), logs: benchLogs(50), wantGr: 5},
 		{name: "negative and zero values", cfg: golden["per_type_tables_and_columns"], logs: edgeValueLogs(), wantGr: 1},
 		{name: "event ids", cfg: eventIDConfig(), logs: goldenLogs(), wantGr: 4},
+		{name: "payload lengths across varint boundaries", cfg: defaultConfig(), logs: varyingPayloadLogs(), wantGr: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,4 +272,18 @@ func eventIDConfig() *Config {
 	login.EventID = &EventIDConfig{Enabled: true, Source: "attributes.user.id"}
 	cfg.Events["user.login"] = login
 	return cfg
+}
+
+// varyingPayloadLogs has payloads whose lengths go up and down across the
+// sizes where their length prefixes grow a byte (128, 16384, 2097152).
+func varyingPayloadLogs() plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, n := range []int{10, 100, 120, 130, 20, 16_370, 16_400, 50, 3 << 20, 5, 200_000, 116} {
+		lr := records.AppendEmpty()
+		lr.SetEventName("sized")
+		lr.SetTimestamp(pcommon.Timestamp(n))
+		lr.Body().SetStr(strings.Repeat("x", n))
+	}
+	return ld
 }
