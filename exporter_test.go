@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -467,4 +468,26 @@ func TestEachTableGetsItsOwnPolicy(t *testing.T) {
 	audit, _ := h.srv.Table("public", "audit")
 	_, hasID = audit.Column("event_id")
 	assert.False(t, hasID)
+}
+
+func TestLargeGroupsAreSplitAtMaxRequestBytes(t *testing.T) {
+	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+		cfg.MaxRequestBytes = 16 << 10
+	})
+	ld := benchLogs(500) // five types of 100 records, about 40 KiB each
+	huge := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(7)
+	huge.Body().SetStr(strings.Repeat("x", 32<<10)) // too large for any call
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	calls := h.srv.Calls()
+	assert.Greater(t, len(calls), 5, "more than one call per type")
+	for _, c := range calls {
+		assert.Equal(t, codes.OK, c.Code)
+	}
+	assert.Equal(t, 499, h.srv.RowCount("public", "events"), "every record but the huge one, once")
+	assert.Equal(t, map[string]int64{"invalid": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
+	tooLarge := h.logs.FilterMessage("Dropped a record that cannot be an event").All()
+	require.Len(t, tooLarge, 1)
+	assert.Contains(t, tooLarge[0].ContextMap()["error"], "larger than max_request_bytes")
 }
