@@ -29,6 +29,10 @@ const (
 // chunkSize is how many records Send emits before it flushes: one OTLP request each.
 const chunkSize = 50
 
+// shutdownTimeout bounds the shutdown of Send's exporter; a failed flush
+// leaves no records behind, so it has nothing left to send.
+const shutdownTimeout = 5 * time.Second
+
 // Send emits evs as log records with the OpenTelemetry Go SDK (a batch
 // processor in front of the OTLP exporter for p) to the collector at endpoint
 // (host:port, plain text). It flushes every chunkSize records, so it returns
@@ -49,7 +53,11 @@ func Send(ctx context.Context, p Protocol, endpoint string, evs []Event) error {
 		)),
 	)
 	sendErr := emit(ctx, provider, evs)
-	if err := provider.Shutdown(ctx); err != nil {
+	// Shut down even when ctx is done (a send cancelled mid-flight): the
+	// provider would otherwise keep its batch processor and gRPC connection.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := provider.Shutdown(shutdownCtx); err != nil {
 		sendErr = errors.Join(sendErr, fmt.Errorf("shut down the OTLP/%s log exporter: %w", p, err))
 	}
 	return sendErr

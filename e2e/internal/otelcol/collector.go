@@ -146,6 +146,24 @@ func (c *Collector) Stop() error {
 	return c.stopErr
 }
 
+// Kill kills the collector with SIGKILL, as a crash, the OOM killer or a
+// power cut would: it gets no chance to drain its queue, finish its calls or
+// write anything more. Kill returns once the process is gone. It fails if the
+// collector had exited or been stopped already; after it, Stop does nothing.
+func (c *Collector) Kill() error {
+	err := fmt.Errorf("otelcol: pid %d was stopped before Kill", c.Pid())
+	c.stopOnce.Do(func() {
+		select {
+		case <-c.exited:
+			err = fmt.Errorf("otelcol: pid %d had exited by itself before Kill: %v", c.Pid(), c.waitErr)
+			return
+		default:
+		}
+		err = c.kill()
+	})
+	return err
+}
+
 // kill kills the process and waits until it is gone.
 func (c *Collector) kill() error {
 	err := c.cmd.Process.Kill()

@@ -154,6 +154,11 @@ func checkName(table string) error {
 	return nil
 }
 
+// IsTableNotFound reports whether err, from Query, is GreptimeDB's answer
+// for a missing table: an opt-in table (the dead-letter table, say) exists
+// only once the exporter wrote to it.
+func IsTableNotFound(err error) bool { return isTableNotFound(err) }
+
 // isTableNotFound reports whether err is GreptimeDB's answer for a missing
 // table ("Table not found: greptime.public.events"), which the MySQL protocol
 // carries only as a message.
