@@ -24,16 +24,7 @@ var (
 // timestamp, the count per type, and a table created with the TTL and append
 // mode. It runs only when GREPTIMEDB_ENDPOINT and GREPTIMEDB_MYSQL are set.
 func TestGreptimeDB(t *testing.T) {
-	endpoint, mysqlAddr := os.Getenv("GREPTIMEDB_ENDPOINT"), os.Getenv("GREPTIMEDB_MYSQL")
-	if endpoint == "" || mysqlAddr == "" {
-		t.Skip("no GreptimeDB to run against: set GREPTIMEDB_ENDPOINT (its gRPC address, e.g. 127.0.0.1:4001) " +
-			"and GREPTIMEDB_MYSQL (its MySQL address, e.g. 127.0.0.1:4002); see README, Running against a real GreptimeDB")
-	}
-	db, err := store.OpenMySQL(t.Context(), mysqlAddr, "public")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	endpoint, db := realGreptimeDB(t)
 	table := fmt.Sprintf("e2e_events_%d", time.Now().UnixNano())
 	t.Logf("writing to table public.%s", table)
 
@@ -53,4 +44,22 @@ func TestGreptimeDB(t *testing.T) {
 	if !ttlOption.MatchString(stmt) || !appendModeOption.MatchString(stmt) {
 		t.Errorf("SHOW CREATE TABLE %s has no ttl or no append_mode = 'true':\n%s", table, stmt)
 	}
+}
+
+// realGreptimeDB returns the gRPC endpoint of the GreptimeDB that
+// GREPTIMEDB_ENDPOINT names and a connection to its MySQL endpoint
+// (GREPTIMEDB_MYSQL), closed when the test ends; without both it skips the test.
+func realGreptimeDB(t *testing.T) (endpoint string, db *store.MySQL) {
+	t.Helper()
+	endpoint, mysqlAddr := os.Getenv("GREPTIMEDB_ENDPOINT"), os.Getenv("GREPTIMEDB_MYSQL")
+	if endpoint == "" || mysqlAddr == "" {
+		t.Skip("no GreptimeDB to run against: set GREPTIMEDB_ENDPOINT (its gRPC address, e.g. 127.0.0.1:4001) " +
+			"and GREPTIMEDB_MYSQL (its MySQL address, e.g. 127.0.0.1:4002); see README, Running against a real GreptimeDB")
+	}
+	db, err := store.OpenMySQL(t.Context(), mysqlAddr, "public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return endpoint, db
 }
