@@ -71,8 +71,8 @@ func TestPrintConfigRedactsSecrets(t *testing.T) {
 	}
 }
 
-// refusedLine matches the exporter's Error line about refused credentials;
-// further refusals are logged at debug level.
+// refusedError matches the exporter's Error line about refused credentials;
+// refusedDebug the debug line of each further refusal.
 var (
 	refusedError = regexp.MustCompile(`(?m)^\S+\terror\t.*GreptimeDB refused the exporter's credentials; every event is dropped until`)
 	refusedDebug = regexp.MustCompile(`(?m)^\S+\tdebug\t.*GreptimeDB refused the exporter's credentials; dropping events`)
@@ -83,6 +83,8 @@ var (
 // several batches: its output never contains the password, the header or
 // the base64 of user:password, and has the clear "refused the exporter's
 // credentials" Error exactly once; the other refusals are at debug level.
+// (exporterhelper adds its own "Exporting failed. Dropping data." Error per
+// dropped batch, with the error text: no credentials in it either.)
 func TestCredentialsNeverLogged(t *testing.T) {
 	t.Parallel()
 	srv, err := greptimetest.Start(greptimetest.Config{Users: map[string]string{"greptime_user": "the-right-password"}})
