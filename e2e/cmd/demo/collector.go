@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/otelcol"
@@ -17,7 +16,8 @@ type runningCollector struct {
 
 // startCollector starts the collector with o.config, writing to the
 // GreptimeDB at endpoint. Its OTLP receiver gets free ports, so that the demo
-// runs beside another collector, and its own metrics are off for the same reason.
+// runs beside another collector, and its own metrics are off for the same
+// reason; the event catalog and the dead-letter table are on.
 func startCollector(w io.Writer, o options, endpoint string) (*runningCollector, error) {
 	grpcAddr, err := otelcol.FreeAddr()
 	if err != nil {
@@ -32,8 +32,12 @@ func startCollector(w io.Writer, o options, endpoint string) (*runningCollector,
 		"receivers::otlp::protocols::http::endpoint=" + httpAddr,
 		"service::telemetry::metrics::level=none",
 	}
+	set = append(set, optInSet()...) // the event catalog and the dead-letter table
 	set = append(set, o.set...)
-	fmt.Fprintf(w, "collector   %s --config %s --set %s\n", o.collector, o.config, strings.Join(set, " --set "))
+	fmt.Fprintf(w, "collector   %s --config %s\n", o.collector, o.config)
+	for _, s := range set {
+		fmt.Fprintf(w, "              --set %s\n", s)
+	}
 	began := time.Now()
 	c, err := otelcol.Start(otelcol.Options{
 		Binary:    o.collector,

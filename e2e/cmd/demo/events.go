@@ -101,9 +101,9 @@ func printOnePerType(w io.Writer, stored []store.Row) {
 }
 
 // verify checks that every sent event is stored exactly once with its type,
-// payload and timestamp, and prints the verdict.
-func verify(w io.Writer, sent []events.Event, stored []store.Row) error {
-	problems := events.Diff(sent, stored)
+// payload and timestamp, and prints the verdict with the other problems found.
+func verify(w io.Writer, sent []events.Event, stored []store.Row, other []string) error {
+	problems := append(events.Diff(sent, stored), other...)
 	if len(problems) == 0 {
 		fmt.Fprintf(w, "OK: all %d events arrived exactly once, each with its type, payload and timestamp.\n", len(sent))
 		return nil

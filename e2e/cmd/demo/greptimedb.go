@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -60,26 +61,61 @@ func (db *greptimeDB) close() {
 	}
 }
 
-// printTables prints what the database holds: the stand-in's dump, or the
+// printTables prints the event tables: the stand-in's dump of them, or the
 // answers of a real GreptimeDB to the demo's SQL.
 func (db *greptimeDB) printTables(ctx context.Context, w io.Writer) error {
 	if db.standIn != nil {
-		fmt.Fprintln(w, `The tables the stand-in holds (database "public"): schema, rows per type, sample rows:`)
+		fmt.Fprintln(w, `The event tables the stand-in holds (database "public"): schema, rows per type, sample rows:`)
 		fmt.Fprintln(w)
-		db.standIn.Dump(indent(w), "public")
+		fmt.Fprint(indent(w), db.dumpEventTables())
 		fmt.Fprintln(w)
 		return nil
 	}
 	fmt.Fprintln(w, "The tables, queried over the MySQL protocol:")
+	if err := db.runQueries(ctx, w, eventQueries); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// dumpEventTables is the stand-in's dump of database "public" without the
+// catalog and dead-letter tables, which the demo prints on their own.
+func (db *greptimeDB) dumpEventTables() string {
+	var b strings.Builder
+	db.standIn.Dump(&b, "public")
+	const create = "CREATE TABLE IF NOT EXISTS "
+	dump := b.String()
+	if !strings.HasPrefix(dump, create) {
+		return dump // no tables
+	}
+	var kept []string
+	for _, block := range strings.Split(strings.TrimPrefix(dump, create), "\n\n"+create) {
+		name, _, _ := strings.Cut(block, " (")
+		if name == strconv.Quote(catalogTable) || name == strconv.Quote(deadLetterTable) {
+			continue
+		}
+		kept = append(kept, create+block)
+	}
+	return strings.Join(kept, "\n\n")
+}
+
+// runQueries runs the queries against a real GreptimeDB and prints each
+// answer. A table that does not exist (an opt-in table nothing was written
+// to yet) is said so, not an error.
+func (db *greptimeDB) runQueries(ctx context.Context, w io.Writer, queries []string) error {
 	for _, q := range queries {
 		fmt.Fprintf(w, "\nmysql> %s\n", q)
 		cols, rows, err := db.sql.Query(ctx, q)
+		if store.IsTableNotFound(err) {
+			fmt.Fprintln(w, "(no such table yet: nothing was written to it)")
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		printResult(w, cols, rows)
 	}
-	fmt.Fprintln(w)
 	return nil
 }
 

@@ -4,11 +4,13 @@
 //
 // It starts a GreptimeDB (a real one when GREPTIMEDB_ENDPOINT names its gRPC
 // address, otherwise the project's in-memory stand-in), then the
-// otelcol-greptime-events collector with examples/collector.yaml; sends a mix
-// of events over OTLP with the OpenTelemetry Go SDK; shows the exporter's
-// flush as it happens; prints the event tables and the SQL that shows the
-// same in GreptimeDB; and stops everything it started, on Ctrl-C too. It
-// exits 1 if an event did not arrive exactly once, intact.
+// otelcol-greptime-events collector with examples/collector.yaml, its event
+// catalog and dead-letter table turned on; sends a mix of events over OTLP
+// with the OpenTelemetry Go SDK; shows the exporter's flush as it happens;
+// prints the event tables, the catalog, the (empty) dead-letter table and the
+// SQL that shows the same in GreptimeDB; and stops everything it started, on
+// Ctrl-C too. It exits 1 if an event did not arrive exactly once, intact, if
+// the catalog does not count what was stored, or if an event was rejected.
 //
 // With a real GreptimeDB, GREPTIMEDB_MYSQL (its MySQL address) lets the demo
 // check the rows and print the tables with that SQL.
@@ -116,6 +118,21 @@ func run(ctx context.Context, w io.Writer, o options) (err error) {
 		return err
 	}
 	printOnePerType(w, stored)
+	catalog, err := db.printCatalog(ctx, w)
+	if err != nil {
+		return err
+	}
+	rejected, err := db.printDeadLetters(ctx, w)
+	if err != nil {
+		return err
+	}
 	printSQL(w, db)
-	return verify(w, sent, stored)
+	var problems []string
+	if db.standIn != nil { // a real GreptimeDB's catalog also counts earlier runs
+		problems = checkCatalog(catalog, stored)
+	}
+	if rejected > 0 {
+		problems = append(problems, fmt.Sprintf("%s: %d events rejected by GreptimeDB", deadLetterTable, rejected))
+	}
+	return verify(w, sent, stored, problems)
 }
