@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -45,6 +46,12 @@ type Config struct {
 	// MaxRecvMsgSize is the largest request accepted, in bytes; default DefaultMaxRecvMsgSize.
 	// A larger request fails with OutOfRange, as GreptimeDB's tonic server answers.
 	MaxRecvMsgSize int
+	// CountOnly makes the server a lightweight sink for load tests (see
+	// count.go): it checks each request's header (database, basic auth) and
+	// counts the rows per table from the wire bytes (Counted, CountedRows),
+	// but stores nothing, checks no schema and records no Call. Injected
+	// faults and latency do not apply.
+	CountOnly bool
 }
 
 // InsertStat is one RowInsertRequest of a call: the table and its row count.
@@ -178,6 +185,7 @@ type Server struct {
 	faults      []faultSlot
 	latency     time.Duration
 	rejected    map[string]*greptimeError
+	counted     counts // CountOnly mode
 }
 
 // Start listens on cfg.Addr and serves in the background until Stop.
@@ -228,8 +236,15 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
+	if cfg.CountOnly {
+		opts = append(opts, grpc.ForceServerCodecV2(countCodec{proto: encoding.GetCodecV2("proto")}))
+	}
 	s.srv = grpc.NewServer(opts...)
-	greptimev1.RegisterGreptimeDatabaseServer(s.srv, s)
+	if cfg.CountOnly {
+		s.srv.RegisterService(&countServiceDesc, s)
+	} else {
+		greptimev1.RegisterGreptimeDatabaseServer(s.srv, s)
+	}
 	go func() {
 		defer close(s.serveDone)
 		// Serve returns when Stop closes the listener; there is no one to report an error to.
