@@ -34,6 +34,28 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPeerOTLP|BenchmarkPayload' -count=6 . | tee bench.out
 	$(GO) run ./internal/benchratio < bench.out
 
+# make load and make load-backpressure (e2e/cmd/load; docs/BENCHMARKS.md has the results)
+LOAD             := $(BIN)/greptime-events-load
+LOAD_DURATION    ?= 60s
+LOAD_STEP        ?= 10s
+LOAD_BP_DURATION ?= 60s
+LOAD_FLAGS       ?=
+
+.PHONY: load load-backpressure
+
+## load: the built collector under sustained OTLP load: for greptime_events and for
+## the otlp exporter (the peer), the highest rate with no loss (a search in LOAD_STEP
+## steps, then LOAD_DURATION at that rate), collector CPU s per 1,000 events, peak RSS
+load: $(OTELCOL)
+	$(GO) -C e2e build -o $(LOAD) ./cmd/load
+	$(LOAD) -collector $(OTELCOL:$(CURDIR)/%=%) -duration $(LOAD_DURATION) -step $(LOAD_STEP) $(LOAD_FLAGS)
+
+## load-backpressure: GreptimeDB down for LOAD_BP_DURATION under load: the collector's
+## RSS every second with the items sizer (default) and the bytes sizer
+load-backpressure: $(OTELCOL)
+	$(GO) -C e2e build -o $(LOAD) ./cmd/load
+	$(LOAD) -mode backpressure -collector $(OTELCOL:$(CURDIR)/%=%) -duration $(LOAD_BP_DURATION) $(LOAD_FLAGS)
+
 ## build: the otelcol-greptime-events distribution, into _build/
 build: $(OTELCOL)
 
