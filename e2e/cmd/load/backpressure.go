@@ -169,7 +169,7 @@ func backpressureRun(ctx context.Context, w io.Writer, o options, reqs [][]byte,
 	genDone := make(chan struct{})
 	go func() {
 		defer close(genDone)
-		r.gen.run(genCtx, o.bpRate, o.bpUp+o.duration)
+		r.gen.run(genCtx, o.bpRate, o.bpUp+o.duration, 0)
 	}()
 
 	var samples []sample

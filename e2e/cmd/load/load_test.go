@@ -32,7 +32,7 @@ func TestGeneratorReplaysSDKRequestsToTheSink(t *testing.T) {
 	defer gen.close()
 
 	// 2000 records/s of 10-record requests for 100ms: 20 calls, one every 5ms.
-	r := gen.run(t.Context(), 2000, 100*time.Millisecond)
+	r := gen.run(t.Context(), 2000, 100*time.Millisecond, 0)
 	if r.accepted != 200 || r.refused != 0 {
 		t.Errorf("accepted %d, refused %d (%s); want 200, 0", r.accepted, r.refused, gen.lastError())
 	}

@@ -323,8 +323,9 @@ func (r genRun) offered() int64 { return r.accepted + r.refused }
 
 // run sends requests at rate records/s for d: call k is due at k*perRequest/rate,
 // taken by the next free worker. A collector that answers slowly makes the calls
-// start late (maxLag): the offered rate was not sustained.
-func (g *generator) run(ctx context.Context, rate float64, d time.Duration) genRun {
+// start late (maxLag): the offered rate was not sustained. Once a call starts
+// more than giveUp late (if giveUp > 0), run sends no more.
+func (g *generator) run(ctx context.Context, rate float64, d, giveUp time.Duration) genRun {
 	interval := time.Duration(float64(time.Second) * float64(g.perRequest) / rate)
 	total := int64(d / interval)
 	acc0, ref0 := g.accepted.Load(), g.refused.Load()
@@ -352,6 +353,10 @@ func (g *generator) run(ctx context.Context, rate float64, d time.Duration) genR
 				}
 				lag := int64(time.Since(due))
 				for old := maxLag.Load(); lag > old && !maxLag.CompareAndSwap(old, lag); old = maxLag.Load() {
+				}
+				if giveUp > 0 && lag > int64(giveUp) {
+					next.Store(total) // the others stop too
+					return
 				}
 				g.send(ctx, g.reqs[k%int64(len(g.reqs))])
 			}

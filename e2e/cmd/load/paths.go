@@ -191,7 +191,7 @@ func step(ctx context.Context, gen *generator, c *collector, s sink, rate float6
 			}
 		}
 	}()
-	r.gen = gen.run(ctx, rate, d)
+	r.gen = gen.run(ctx, rate, d, giveUpLag)
 	close(stopSampling)
 	<-sampled
 	if err := ctx.Err(); err != nil {
@@ -256,8 +256,11 @@ func step(ctx context.Context, gen *generator, c *collector, s sink, rate float6
 const (
 	// the generator kept its schedule (a collector that answers slowly makes it fall behind);
 	maxLag = time.Second
+	// (beyond giveUpLag the step ends early)
+	giveUpLag = 3 * maxLag
 	// the exporter's queue stayed at most half full (sampled once a second);
 	maxQueueShare = 0.5
-	// and the last events arrived soon after the load stopped (no backlog).
-	maxDrain = 2 * time.Second
+	// and the last events arrived soon after the load stopped: a partial batch
+	// may wait for flush_timeout (5s), a backlog would take longer.
+	maxDrain = 7 * time.Second
 )
