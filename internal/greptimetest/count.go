@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/protowalk"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -138,14 +140,14 @@ func (s *Server) count(ctx context.Context, b []byte) (*greptimev1.GreptimeRespo
 	header := &greptimev1.RequestHeader{}
 	var inserts []tableRows
 	hasInserts, other := false, false
-	err := walk(b, func(num protowire.Number, v []byte) error {
+	err := protowalk.Fields(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case fieldGreptimeRequestHeader:
 			return proto.UnmarshalOptions{Merge: true}.Unmarshal(v, header)
 		case fieldGreptimeRequestRowInserts:
 			hasInserts, other = true, false // the last oneof field wins, as in proto decoding
 			inserts = inserts[:0]
-			return walk(v, func(num protowire.Number, v []byte) error {
+			return protowalk.Fields(v, func(num protowire.Number, v []byte) error {
 				if num != fieldRowInsertRequestsInserts {
 					return nil
 				}
@@ -206,12 +208,12 @@ func (s *Server) count(ctx context.Context, b []byte) (*greptimev1.GreptimeRespo
 // countInsert reads a RowInsertRequest's table name and counts its rows.
 func countInsert(b []byte) (tableRows, error) {
 	var in tableRows
-	err := walk(b, func(num protowire.Number, v []byte) error {
+	err := protowalk.Fields(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case fieldRowInsertRequestTable:
 			in.table = string(v)
 		case fieldRowInsertRequestRows:
-			return walk(v, func(num protowire.Number, _ []byte) error {
+			return protowalk.Fields(v, func(num protowire.Number, _ []byte) error {
 				if num == fieldRowsRows {
 					in.rows++
 				}
@@ -221,33 +223,4 @@ func countInsert(b []byte) (tableRows, error) {
 		return nil
 	})
 	return in, err
-}
-
-// walk calls f with each length-delimited field of the message in b (number
-// and contents), skipping fields of other wire types.
-func walk(b []byte, f func(protowire.Number, []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := f(num, v); err != nil {
-			return err
-		}
-	}
-	return nil
 }

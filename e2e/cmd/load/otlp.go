@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/protowalk"
 )
 
 // exportMethod is OTLP/gRPC's logs call.
@@ -53,47 +55,19 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 // Name is "proto": the bytes are ordinary protobuf.
 func (rawCodec) Name() string { return "proto" }
 
-// walk calls f with each length-delimited field of the message in b,
-// skipping fields of other wire types.
-func walk(b []byte, f func(protowire.Number, []byte) error) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return protowire.ParseError(n)
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if err := f(num, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // countLogRecords counts the log records of an ExportLogsServiceRequest by
 // walking its wire bytes: resource_logs / scope_logs / log_records.
 func countLogRecords(b []byte) (int64, error) {
 	var n int64
-	err := walk(b, func(num protowire.Number, rl []byte) error {
+	err := protowalk.Fields(b, func(num protowire.Number, rl []byte) error {
 		if num != fieldResourceLogs {
 			return nil
 		}
-		return walk(rl, func(num protowire.Number, sl []byte) error {
+		return protowalk.Fields(rl, func(num protowire.Number, sl []byte) error {
 			if num != fieldScopeLogs {
 				return nil
 			}
-			return walk(sl, func(num protowire.Number, _ []byte) error {
+			return protowalk.Fields(sl, func(num protowire.Number, _ []byte) error {
 				if num == fieldLogRecords {
 					n++
 				}
@@ -107,7 +81,7 @@ func countLogRecords(b []byte) (int64, error) {
 // rejectedLogRecords reads partial_success.rejected_log_records from an ExportLogsServiceResponse.
 func rejectedLogRecords(b []byte) int64 {
 	var rejected int64
-	_ = walk(b, func(num protowire.Number, ps []byte) error {
+	_ = protowalk.Fields(b, func(num protowire.Number, ps []byte) error {
 		if num != fieldPartialSuccess {
 			return nil
 		}
