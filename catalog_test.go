@@ -108,3 +108,20 @@ func TestCatalogIsWrittenAtShutdown(t *testing.T) {
 	assert.Equal(t, 3, srv.RowCount("public", "events"), "the queue drained")
 	assert.Equal(t, 2, srv.RowCount("public", "event_types"), "then the catalog was written")
 }
+
+func TestCatalogWritesWithTheExportersCredentialsAndDatabase(t *testing.T) {
+	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}, Databases: []string{"public", "telemetry"}}, func(cfg *Config) {
+		cfg.Database = "telemetry"
+		cfg.Username, cfg.Password = "exporter", "s3cret"
+		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 8})
+	})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+
+	require.Eventually(t, func() bool { return h.srv.RowCount("telemetry", "event_types") == 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, h.srv.Rejected())
+	for _, c := range h.srv.Calls() {
+		assert.Equal(t, "telemetry", c.DB)
+		assert.Equal(t, "exporter", c.User)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		mapping:     m,
 		deadLetters: newDeadLetters(cfg),
 		tableAttrs:  tableAttrs,
+		header:      header,
 		headerWire:  encodeHeader(header),
 		codecOpt:    grpc.ForceCodecV2(newWireCodec()),
 		telemetry:   tb,
@@ -106,7 +108,24 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		zap.String("endpoint", e.cfg.ClientConfig.Endpoint),
 		zap.String("database", e.cfg.Database),
 		zap.String("table", e.cfg.Table))
+	if e.cfg.Password != "" && e.cfg.ClientConfig.TLS.Insecure && !isLoopback(e.cfg.ClientConfig.Endpoint) {
+		e.logger.Warn("The GreptimeDB password is sent without TLS; anyone on the network path can read it. Configure \"tls\" unless the network is trusted",
+			zap.String("endpoint", e.cfg.ClientConfig.Endpoint))
+	}
 	return nil
+}
+
+// isLoopback reports whether a gRPC endpoint is on this host.
+func isLoopback(endpoint string) bool {
+	host, _, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (e *logsExporter) shutdown(ctx context.Context) error {
