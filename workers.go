@@ -8,15 +8,21 @@ import "sync"
 // with its stack grown again, for every call.
 type workers struct {
 	tasks chan func()
+	done  chan struct{}
 	wg    sync.WaitGroup
 }
 
 func startWorkers(n int) *workers {
-	w := &workers{tasks: make(chan func())}
+	w := &workers{tasks: make(chan func()), done: make(chan struct{})}
 	for range n {
 		w.wg.Go(func() {
-			for task := range w.tasks {
-				task()
+			for {
+				select {
+				case task := <-w.tasks:
+					task()
+				case <-w.done:
+					return
+				}
 			}
 		})
 	}
@@ -24,6 +30,7 @@ func startWorkers(n int) *workers {
 }
 
 // run calls fn(i) for every i in [0, n) and returns when all have returned.
+// After stop, it calls them all itself.
 func (w *workers) run(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	for i := 1; i < n; i++ {
@@ -44,8 +51,8 @@ func (w *workers) run(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// stop ends the workers once their tasks are done.
+// stop ends the workers once their current tasks are done.
 func (w *workers) stop() {
-	close(w.tasks)
+	close(w.done)
 	w.wg.Wait()
 }
