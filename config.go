@@ -351,6 +351,9 @@ func (c EventIDConfig) validate(key string) []error {
 	if c.Source == "" {
 		return nil
 	}
+	if !c.Enabled {
+		return []error{fmt.Errorf(`"%s::source" is set but "%s::enabled" is false`, key, key)}
+	}
 	if _, err := parseSource(c.Source); err != nil {
 		return []error{fmt.Errorf(`"%s::source": %w`, key, err)}
 	}

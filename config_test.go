@@ -94,6 +94,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "shared_table_conflict"), wantErr: `"events::deploy" and "events::rollback" write to table "ops" with different table options (ttl=30d, append_mode=true, compaction.twcs.time_window=1d vs ttl=90d, append_mode=true, compaction.twcs.time_window=1d)`},
 		{id: component.NewIDWithName(metadata.Type, "type_changes_default_table"), wantErr: `the exporter's table and "events::deploy" write to table "events" with different table options`},
 		{id: component.NewIDWithName(metadata.Type, "bad_event_id_source"), wantErr: `"event_id::source": "attributes" is unknown`},
+		{id: component.NewIDWithName(metadata.Type, "event_id_source_not_enabled"), wantErr: `"events::deploy::event_id::source" is set but "events::deploy::event_id::enabled" is false`},
 		{id: component.NewIDWithName(metadata.Type, "dead_letter_is_an_event_table"), wantErr: `"dead_letter::table": "events" also receives events`},
 		{id: component.NewIDWithName(metadata.Type, "catalog_bad_interval"), wantErr: `"catalog::interval" must be positive, got 0s`},
 		{id: component.NewIDWithName(metadata.Type, "empty_endpoint"), wantErr: `"endpoint" must not be empty`},
