@@ -74,6 +74,18 @@ type faultScenario struct {
 
 func noDuplicates([]greptimetest.Call, int) int { return 0 }
 
+// slowServer answers after twice the exporter's timeout, still applying
+// each write, as GreptimeDB does for a client that went away.
+func slowServer(srv *greptimetest.Server) { srv.SetLatency(2 * faultTimeout) }
+
+// untilTwoCallsTimedOut lets the slow server answer two calls, then speeds it up.
+func untilTwoCallsTimedOut(t *testing.T, srv *greptimetest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, srv.WaitForCalls(ctx, 2))
+	srv.SetLatency(0)
+}
+
 // rowsOfTimedOutCalls counts the rows of calls the server applied after the
 // exporter had given up on them (slower than the timeout): such a call is
 // retried, and its rows land twice.
@@ -109,14 +121,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "ResourceExhausted (rate limited) ×3", inject: func(srv *greptimetest.Server) {
 			srv.FailNextWith(3, greptimetest.Fault{Status: greptimetest.StatusRateLimited, Message: "request rate limited"})
 		}, wantDuplicates: noDuplicates},
-		{name: "DeadlineExceeded: slow server applies late", inject: func(srv *greptimetest.Server) {
-			srv.SetLatency(2 * faultTimeout)
-		}, whileSending: func(t *testing.T, srv *greptimetest.Server) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			require.NoError(t, srv.WaitForCalls(ctx, 2))
-			srv.SetLatency(0)
-		}, wantDuplicates: rowsOfTimedOutCalls},
+		{name: "DeadlineExceeded: slow server applies late", inject: slowServer, whileSending: untilTwoCallsTimedOut, wantDuplicates: rowsOfTimedOutCalls},
 		{name: "connection dropped mid-call, before applying", oneAtATime: true, inject: func(srv *greptimetest.Server) {
 			srv.DropConnections(3)
 		}, wantDuplicates: noDuplicates},
@@ -126,14 +131,7 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "connection dropped with other calls in flight", inject: func(srv *greptimetest.Server) {
 			srv.DropConnections(3)
 		}, wantDuplicates: rowsOfFailedCalls, duplicatesAtMost: true},
-		{name: "DeadlineExceeded, with event_id", eventID: true, inject: func(srv *greptimetest.Server) {
-			srv.SetLatency(2 * faultTimeout)
-		}, whileSending: func(t *testing.T, srv *greptimetest.Server) {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			require.NoError(t, srv.WaitForCalls(ctx, 2))
-			srv.SetLatency(0)
-		}, wantDuplicates: noDuplicates, collapsed: rowsOfTimedOutCalls},
+		{name: "DeadlineExceeded, with event_id", eventID: true, inject: slowServer, whileSending: untilTwoCallsTimedOut, wantDuplicates: noDuplicates, collapsed: rowsOfTimedOutCalls},
 		{name: "connection dropped after applying, with event_id", eventID: true, oneAtATime: true, inject: func(srv *greptimetest.Server) {
 			srv.FailNextWith(3, greptimetest.Fault{DropConnection: true, Apply: true})
 		}, wantDuplicates: noDuplicates, collapsed: rowsOfInjectedCalls},
