@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 			if tt.dropped {
 				assert.Equal(t, 2, rows)
 				assert.Equal(t, map[string]int64{"invalid": 1}, drops)
-				assert.Len(t, h.logs.FilterMessage("Dropped a record that cannot be an event").All(), 1)
+				assert.Len(t, h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All(), 1)
 			} else {
 				assert.Equal(t, 3, rows)
 				assert.Empty(t, drops)

@@ -6,8 +6,10 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configgrpc"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -249,11 +251,15 @@ func (cfg *Config) Validate() error {
 	if cfg.ClientConfig.Endpoint == "" {
 		errs = append(errs, errors.New(`"endpoint" must not be empty`))
 	}
-	if cfg.Database == "" {
-		errs = append(errs, errors.New(`"database" must not be empty`))
-	}
+	errs = append(errs, validateCompression(cfg.ClientConfig.Compression))
+	errs = append(errs, validateDatabase("database", cfg.Database))
 	if cfg.Password != "" && cfg.Username == "" {
 		errs = append(errs, errors.New(`"password" is set but "username" is empty`))
+	}
+	if cfg.Username != "" && cfg.Password == "" {
+		// GreptimeDB's auth refuses a blank password with InvalidArguments
+		// (src/auth/src/user_provider.rs:542-547): every insert would fail.
+		errs = append(errs, errors.New(`"password" must not be empty when "username" is set: GreptimeDB refuses a blank password`))
 	}
 	if cfg.MaxRequestBytes < minRequestBytes {
 		errs = append(errs, fmt.Errorf(`"max_request_bytes" must be at least %d, got %d`, minRequestBytes, cfg.MaxRequestBytes))
@@ -419,6 +425,39 @@ func (ec EventConfig) validate(key string) []error {
 		}
 	}
 	return errs
+}
+
+// validateCompression allows what GreptimeDB's gRPC services decompress:
+// gzip and zstd (src/servers/src/grpc/builder.rs:64-65). tonic answers any
+// other grpc-encoding, such as configgrpc's snappy, with Unimplemented.
+func validateCompression(c configcompression.Type) error {
+	switch c {
+	case "", "none", configcompression.TypeGzip, configcompression.TypeZstd:
+		return nil
+	}
+	return fmt.Errorf(`"compression" %q is not accepted by GreptimeDB, whose gRPC service decompresses only gzip and zstd: every insert would fail with Unimplemented; use "gzip", "zstd" or "none"`, c)
+}
+
+// defaultCatalog is GreptimeDB's default catalog (DEFAULT_CATALOG_NAME,
+// src/common/catalog/src/consts.rs:21, "greptime" unless a build sets
+// another: src/common/catalog/build.rs:17-18).
+const defaultCatalog = "greptime"
+
+// validateDatabase refuses a database name GreptimeDB would read otherwise
+// than written: it splits dbname at the first '-' into catalog and schema
+// (src/common/catalog/src/lib.rs:74-80), so "otel-events" names schema
+// "events" of a catalog "otel". The schema otel-events of the default
+// catalog is written "greptime-otel-events".
+func validateDatabase(key, db string) error {
+	if db == "" {
+		return fmt.Errorf(`%q must not be empty`, key)
+	}
+	catalog, schema, found := strings.Cut(db, "-")
+	if !found || catalog == defaultCatalog && schema != "" {
+		return nil
+	}
+	return fmt.Errorf(`%q %q would be read by GreptimeDB as catalog %q, schema %q, because it splits a database name at the first '-'; `+
+		`for the database %q write %q`, key, db, catalog, schema, db, defaultCatalog+"-"+db)
 }
 
 func validateTableName(key, name string) error {

@@ -82,6 +82,9 @@ func TestLoadConfig(t *testing.T) {
 	noQueue.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	noQueue.RetryConfig.Enabled = false
 
+	defaultCatalogDB := defaultConfig()
+	defaultCatalogDB.Database = "greptime-otel-events"
+
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -90,6 +93,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), want: defaultConfig()},
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
 		{id: component.NewIDWithName(metadata.Type, "no_queue"), want: noQueue},
+		{id: component.NewIDWithName(metadata.Type, "database_in_default_catalog"), want: defaultCatalogDB},
 		{id: component.NewIDWithName(metadata.Type, "table_policy"), want: policy},
 		{id: component.NewIDWithName(metadata.Type, "shared_table_conflict"), wantErr: `"events::deploy" and "events::rollback" write to table "ops" with different table options (ttl=30d, append_mode=true, compaction.twcs.time_window=1d vs ttl=90d, append_mode=true, compaction.twcs.time_window=1d)`},
 		{id: component.NewIDWithName(metadata.Type, "type_changes_default_table"), wantErr: `the exporter's table and "events::deploy" write to table "events" with different table options`},
@@ -113,6 +117,9 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "unknown_semantic_type"), wantErr: `"events::deploy::columns[0]::semantic_type" "timestamp" is unknown (tag, field)`},
 		{id: component.NewIDWithName(metadata.Type, "two_expand"), wantErr: `"events::deploy::columns[1]::expand": only one column may expand, "host" already does`},
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), wantErr: `has invalid keys: tabel`},
+		{id: component.NewIDWithName(metadata.Type, "snappy_compression"), wantErr: `"compression" "snappy" is not accepted by GreptimeDB, whose gRPC service decompresses only gzip and zstd: every insert would fail with Unimplemented; use "gzip", "zstd" or "none"`},
+		{id: component.NewIDWithName(metadata.Type, "username_without_password"), wantErr: `"password" must not be empty when "username" is set: GreptimeDB refuses a blank password`},
+		{id: component.NewIDWithName(metadata.Type, "database_with_dash"), wantErr: `"database" "otel-events" would be read by GreptimeDB as catalog "otel", schema "events", because it splits a database name at the first '-'; for the database "otel-events" write "greptime-otel-events"`},
 		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
 	}
 	for _, tt := range tests {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 )
 
 // The columns a dead-letter row has besides type, payload and timestamp.
@@ -50,12 +50,17 @@ func newDeadLetters(cfg *Config) *deadLetters {
 
 // schemaFor lays out the dead letters of one rejected call: the rejection
 // is the same for all of its rows, so it goes in as constant columns.
-func (d *deadLetters) schemaFor(target string, st *status.Status, trailer metadata.MD) *eventSchema {
+func (d *deadLetters) schemaFor(target string, f callFailure) *eventSchema {
 	code := ""
-	if c, ok := greptimeCode(trailer); ok {
-		code = strconv.Itoa(c)
+	if f.code != 0 {
+		code = strconv.Itoa(f.code)
 	}
-	msg := st.Message()
+	return d.layout(target, code, f.grpc.Code().String(), f.grpc.Message())
+}
+
+// layout is the dead-letter table's layout with the rejection's columns as
+// constants; an empty code or grpcCode is written as null.
+func (d *deadLetters) layout(target, code, grpcCode, msg string) *eventSchema {
 	if len(msg) > maxDeadLetterMessage {
 		msg = msg[:maxDeadLetterMessage]
 	}
@@ -65,17 +70,17 @@ func (d *deadLetters) schemaFor(target string, st *status.Status, trailer metada
 	return layoutSchema(d.table, []extraColumn{
 		constant(columnTargetTable, ColumnTypeString, greptimev1.SemanticType_TAG, target),
 		constant(columnErrorCode, ColumnTypeInt64, greptimev1.SemanticType_FIELD, code),
-		constant(columnGRPCCode, ColumnTypeString, greptimev1.SemanticType_FIELD, st.Code().String()),
+		constant(columnGRPCCode, ColumnTypeString, greptimev1.SemanticType_FIELD, grpcCode),
 		constant(columnErrorMessage, ColumnTypeString, greptimev1.SemanticType_FIELD, msg),
 	}, -1, d.policy)
 }
 
 // writeDeadLetters writes the records of a rejected call to the dead-letter
 // table, trying a few times when the failure is transient.
-func (e *logsExporter) writeDeadLetters(ctx context.Context, g *group, c chunk, rejection error, trailer metadata.MD) error {
+func (e *logsExporter) writeDeadLetters(ctx context.Context, g *group, c chunk, f callFailure) error {
 	letters := &group{
 		eventType: g.eventType,
-		schema:    e.deadLetters.schemaFor(g.table(), status.Convert(rejection), trailer),
+		schema:    e.deadLetters.schemaFor(g.table(), f),
 		records:   c.records,
 	}
 	ge := newGroupEncoder(letters, e.headerWire, e.mapping.payload, e.cfg.MaxRequestBytes)
@@ -114,10 +119,11 @@ func (e *logsExporter) retryBriefly(ctx context.Context, attempts int, call func
 		if err == nil {
 			return nil
 		}
-		err = classify(err, trailer, backoff)
-		if consumererror.IsPermanent(err) || attempt == attempts {
-			return err
+		f := classify(err, trailer, backoff)
+		if f.verdict == verdictReject || f.verdict == verdictRefused || attempt == attempts {
+			return f.err
 		}
+		err = f.err
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())
@@ -125,4 +131,86 @@ func (e *logsExporter) retryBriefly(ctx context.Context, attempts int, call func
 			backoff *= 2
 		}
 	}
+}
+
+// maxPayloadPrefix is how much of a too-large record's payload its dead
+// letter keeps.
+const maxPayloadPrefix = 1024
+
+// writeInvalid writes the records the exporter cannot store (a timestamp
+// beyond year 2262, a record larger than max_request_bytes on its own) to
+// the dead-letter table, with the reason as error_message and no error
+// codes. A record with an out-of-range timestamp is stamped now; a record too
+// large keeps the start of its payload.
+func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord, now time.Time) error {
+	schema := e.deadLetters.layout("", "", "", "").schema
+	str := func(s string) *greptimev1.Value {
+		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
+	}
+	var (
+		rows []*greptimev1.Row
+		size int
+		errs error
+	)
+	flush := func() {
+		if len(rows) > 0 {
+			errs = errors.Join(errs, e.sendDeadLetterRows(ctx, schema, rows))
+		}
+		rows, size = nil, 0
+	}
+	var payload []byte
+	for _, r := range invalid {
+		payload = appendPayload(payload[:0], &r.record, e.mapping.payload)
+		if r.size > 0 {
+			payload = appendTruncatedPayload(payload, r.size)
+		}
+		ts := r.record.timestamp
+		if ts == 0 {
+			ts = now.UnixNano()
+		}
+		row := &greptimev1.Row{Values: []*greptimev1.Value{
+			str(r.eventType),
+			str(string(payload)),
+			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: ts}},
+			str(e.mapping.schemaOf(r.eventType).table),
+			{}, // error_code: GreptimeDB never saw the record
+			{}, // grpc_code
+			str(r.err.Error()),
+		}}
+		if n := proto.Size(row); size+n > e.cfg.MaxRequestBytes-minRequestBytes {
+			flush()
+		}
+		rows = append(rows, row)
+		size += proto.Size(row)
+	}
+	flush()
+	return errs
+}
+
+// appendTruncatedPayload replaces a too-large record's payload in buf with
+// {"truncated":true,"record_bytes":N,"payload_prefix":"<its first bytes>"}.
+func appendTruncatedPayload(buf []byte, recordBytes int) []byte {
+	prefix := string(buf[:min(len(buf), maxPayloadPrefix)])
+	out := append(buf[len(buf):], `{"truncated":true,"record_bytes":`...)
+	out = strconv.AppendInt(out, int64(recordBytes), 10)
+	out = append(out, `,"payload_prefix":`...)
+	out = appendJSONString(out, strings.ToValidUTF8(prefix, ""))
+	out = append(out, '}')
+	return append(buf[:0], out...)
+}
+
+// sendDeadLetterRows writes rows built with the generated types to the
+// dead-letter table, with the bounded retry of every dead-letter write.
+func (e *logsExporter) sendDeadLetterRows(ctx context.Context, schema []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
+	req := &greptimev1.GreptimeRequest{
+		Header: e.header,
+		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
+			TableName: e.deadLetters.table,
+			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
+		}}}},
+	}
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, formatHints(e.deadLetters.policy))
+	return e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
+		return e.conn.Invoke(ctx, handleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
+	})
 }

@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -130,4 +132,53 @@ func TestRefusedCredentialsSkipTheDeadLetterTable(t *testing.T) {
 	require.Error(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
 
 	assert.Len(t, h.srv.Calls(), 1, "no dead-letter write with the same refused credentials")
+}
+
+func TestRecordsThatCannotBeStoredAreDeadLettered(t *testing.T) {
+	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+		cfg.MaxRequestBytes = 16 << 10
+		cfg.Events = map[string]EventConfig{"order.placed": {Table: "orders"}}
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	})
+	ld := logsOfTypes("order.placed", "order.placed", "other", "other")
+	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	records.At(0).SetTimestamp(pcommon.Timestamp(1 << 63)) // beyond year 2262
+	records.At(0).Attributes().PutStr("order.id", "o-1")
+	records.At(2).Body().SetStr(strings.Repeat("x", 32<<10)) // larger than max_request_bytes alone
+	const sent = 4
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	landed := h.srv.RowCount("public", "orders") + h.srv.RowCount("public", "events")
+	assert.Equal(t, 2, landed)
+	letters, ok := h.srv.Table("public", "events_rejected")
+	require.True(t, ok)
+	require.Len(t, letters.Rows, 2)
+	byType := map[string]map[string]any{}
+	for _, r := range letters.Rows {
+		byType[r["type"].(string)] = r
+	}
+
+	late := byType["order.placed"]
+	assert.Equal(t, "orders", late["target_table"])
+	assert.Nil(t, late["error_code"], "GreptimeDB never saw it")
+	assert.Nil(t, late["grpc_code"])
+	assert.Contains(t, late["error_message"], "timestamp is beyond year 2262")
+	assert.Equal(t, "o-1", late["payload"].(map[string]any)["attributes"].(map[string]any)["order.id"])
+	assert.Positive(t, late["timestamp"], "stamped with the export time")
+
+	huge := byType["other"]
+	assert.Equal(t, "events", huge["target_table"])
+	assert.Contains(t, huge["error_message"], "larger than max_request_bytes")
+	truncated := huge["payload"].(map[string]any)
+	assert.Equal(t, true, truncated["truncated"])
+	assert.Greater(t, truncated["record_bytes"], float64(32<<10))
+	assert.Len(t, truncated["payload_prefix"], maxPayloadPrefix)
+	assert.True(t, strings.HasPrefix(truncated["payload_prefix"].(string), `{"body":"xxx`))
+
+	deadLettered := sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dead_lettered", "table")
+	assert.Equal(t, map[string]int64{"orders": 1, "events": 1}, deadLettered)
+	drops := sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
+	assert.Empty(t, drops)
+	assert.Equal(t, sent, landed+int(deadLettered["orders"]+deadLettered["events"]), "landed + dead-lettered = sent")
 }

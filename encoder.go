@@ -75,7 +75,8 @@ func (ge *groupEncoder) nextChunk() (c chunk, ok bool) {
 		if size := reserve + len(b) - mark; size > ge.maxBytes {
 			b = b[:mark]
 			ge.tooLarge = append(ge.tooLarge, invalidRecord{eventType: ge.g.eventType,
-				err: fmt.Errorf("%w: %d bytes, limit %d", errRecordTooLarge, size, ge.maxBytes)})
+				err:    fmt.Errorf("%w: %d bytes, limit %d", errRecordTooLarge, size, ge.maxBytes),
+				record: ge.g.records[ge.next], size: size})
 			ge.dropRecord(ge.next)
 			continue
 		}

@@ -14,47 +14,68 @@ import (
 )
 
 func TestClassify(t *testing.T) {
-	trailer := func(kv ...string) metadata.MD { return metadata.Pairs(kv...) }
+	greptime := func(code, hint string) metadata.MD {
+		return metadata.Pairs(errCodeTrailer, code, errRetryHintTrailer, hint)
+	}
 	tests := []struct {
 		name    string
 		err     error
 		trailer metadata.MD
-		want    errorClass
+		want    verdict
 	}{
-		{name: "unavailable", err: status.Error(codes.Unavailable, "down"), want: classRetryable},
-		{name: "deadline exceeded", err: status.Error(codes.DeadlineExceeded, "slow"), want: classRetryable},
-		{name: "aborted", err: status.Error(codes.Aborted, "conflict"), want: classRetryable},
-		{name: "internal", err: status.Error(codes.Internal, "oops"), want: classRetryable},
-		{name: "transport error", err: errors.New("connection reset"), want: classRetryable},
-		{name: "resource exhausted", err: status.Error(codes.ResourceExhausted, "busy"), want: classThrottled},
-		{name: "invalid argument", err: status.Error(codes.InvalidArgument, "bad"), want: classPermanent},
-		{name: "unauthenticated", err: status.Error(codes.Unauthenticated, "who"), want: classPermanent},
-		{name: "permission denied", err: status.Error(codes.PermissionDenied, "no"), want: classPermanent},
-		{name: "not found", err: status.Error(codes.NotFound, "user"), want: classPermanent},
-		{name: "already exists", err: status.Error(codes.AlreadyExists, "table"), want: classPermanent},
-		{name: "unimplemented", err: status.Error(codes.Unimplemented, "no"), want: classPermanent},
+		// Without GreptimeDB's trailers (a proxy, the transport), the gRPC code decides.
+		{name: "unavailable", err: status.Error(codes.Unavailable, "down"), want: verdictRetry},
+		{name: "deadline exceeded", err: status.Error(codes.DeadlineExceeded, "slow"), want: verdictRetry},
+		{name: "aborted", err: status.Error(codes.Aborted, "conflict"), want: verdictRetry},
+		{name: "internal", err: status.Error(codes.Internal, "oops"), want: verdictRetry},
+		{name: "transport error", err: errors.New("connection reset"), want: verdictRetry},
+		{name: "resource exhausted", err: status.Error(codes.ResourceExhausted, "busy"), want: verdictThrottle},
+		{name: "invalid argument", err: status.Error(codes.InvalidArgument, "bad"), want: verdictReject},
+		{name: "not found", err: status.Error(codes.NotFound, "gone"), want: verdictReject},
+		{name: "already exists", err: status.Error(codes.AlreadyExists, "table"), want: verdictReject},
+		{name: "unimplemented", err: status.Error(codes.Unimplemented, "snappy"), want: verdictReject},
+		{name: "out of range", err: status.Error(codes.OutOfRange, "too large"), want: verdictReject},
+		{name: "unauthenticated", err: status.Error(codes.Unauthenticated, "who"), want: verdictRefused},
+		{name: "permission denied", err: status.Error(codes.PermissionDenied, "no"), want: verdictRefused},
 
-		{name: "rate limited", err: status.Error(codes.ResourceExhausted, "limit"), trailer: trailer(errCodeTrailer, "6001"), want: classThrottled},
-		{name: "region busy", err: status.Error(codes.ResourceExhausted, "busy"), trailer: trailer(errCodeTrailer, "4009"), want: classThrottled},
-		{name: "storage unavailable", err: status.Error(codes.Unavailable, "s3"), trailer: trailer(errCodeTrailer, "5000", errRetryHintTrailer, "non_retryable"), want: classRetryable},
-		{name: "server says retryable", err: status.Error(codes.InvalidArgument, "later"), trailer: trailer(errCodeTrailer, "1004", errRetryHintTrailer, "retryable"), want: classRetryable},
-		{name: "unexpected request reported as internal", err: status.Error(codes.Internal, "json"), trailer: trailer(errCodeTrailer, "1002", errRetryHintTrailer, "non_retryable"), want: classPermanent},
-		{name: "internal stays retryable", err: status.Error(codes.Internal, "Internal error: 1003"), trailer: trailer(errCodeTrailer, "1003", errRetryHintTrailer, "non_retryable"), want: classRetryable},
-		{name: "garbage code is ignored", err: status.Error(codes.Unavailable, "x"), trailer: trailer(errCodeTrailer, "abc"), want: classRetryable},
+		// GreptimeDB's StatusCode decides over the gRPC code and a non_retryable hint.
+		{name: "region not found during migration", err: status.Error(codes.NotFound, "Region 4398046511104(1024, 0) not found"), trailer: greptime("4005", "non_retryable"), want: verdictRetry},
+		{name: "metadata race reported as unexpected", err: status.Error(codes.Internal, "Table route not found"), trailer: greptime("1002", "non_retryable"), want: verdictRetry},
+		{name: "region readonly during migration", err: status.Error(codes.PermissionDenied, "Region is read-only"), trailer: greptime("4007", "non_retryable"), want: verdictRetry},
+		{name: "storage unavailable", err: status.Error(codes.Unavailable, "s3"), trailer: greptime("5000", "non_retryable"), want: verdictRetry},
+		{name: "rate limited", err: status.Error(codes.ResourceExhausted, "limit"), trailer: greptime("6001", "non_retryable"), want: verdictThrottle},
+		{name: "region busy", err: status.Error(codes.ResourceExhausted, "busy"), trailer: greptime("4009", "retryable"), want: verdictThrottle},
+		{name: "type conflict", err: status.Error(codes.InvalidArgument, "column x expect type Int64"), trailer: greptime("1004", "non_retryable"), want: verdictReject},
+		{name: "unknown user", err: status.Error(codes.NotFound, "User not found, username: x"), trailer: greptime("7000", "non_retryable"), want: verdictRefused},
+		{name: "read-only user", err: status.Error(codes.PermissionDenied, "no write"), trailer: greptime("7006", "non_retryable"), want: verdictRefused},
+		{name: "blank password", err: status.Error(codes.InvalidArgument, "Illegal param: blank password"), trailer: greptime("1004", "non_retryable"), want: verdictRefused},
+		{name: "blank username", err: status.Error(codes.InvalidArgument, "Illegal param: blank username"), trailer: greptime("1004", "non_retryable"), want: verdictRefused},
+
+		// A retryable hint makes a rejection a retry, never refused credentials.
+		{name: "server says retryable", err: status.Error(codes.InvalidArgument, "later"), trailer: greptime("1004", "retryable"), want: verdictRetry},
+		{name: "retryable hint cannot retry refused credentials", err: status.Error(codes.Unauthenticated, "no"), trailer: greptime("7002", "retryable"), want: verdictRefused},
+
+		// Codes this exporter does not know fall back to the gRPC code.
+		{name: "unknown status code", err: status.Error(codes.Unavailable, "new"), trailer: greptime("12345", "non_retryable"), want: verdictRetry},
+		{name: "garbage code is ignored", err: status.Error(codes.InvalidArgument, "x"), trailer: metadata.Pairs(errCodeTrailer, "abc"), want: verdictReject},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := classify(tt.err, tt.trailer, time.Second)
-			assert.Equal(t, tt.want == classPermanent, consumererror.IsPermanent(err), "permanent")
-			assert.Equal(t, tt.want == classThrottled, isThrottle(err), "throttled")
+			f := classify(tt.err, tt.trailer, time.Second)
+			assert.Equal(t, tt.want.String(), f.verdict.String())
+			permanent := tt.want == verdictReject || tt.want == verdictRefused
+			assert.Equal(t, permanent, consumererror.IsPermanent(f.err), "permanent")
+			assert.Equal(t, tt.want == verdictThrottle, isThrottle(f.err), "throttled")
 		})
 	}
 }
 
 func TestClassifyMessageNamesTheServerStatus(t *testing.T) {
-	err := classify(status.Error(codes.InvalidArgument, "Invalid request to region 1, reason: column x expect type Int64"),
+	f := classify(status.Error(codes.InvalidArgument, "Invalid request to region 1, reason: column x expect type Int64"),
 		metadata.Pairs(errCodeTrailer, "1004"), time.Second)
-	assert.EqualError(t, err, "Permanent error: GreptimeDB insert failed: InvalidArgument: Invalid request to region 1, reason: column x expect type Int64 (GreptimeDB status 1004)")
+	assert.EqualError(t, f.err, "Permanent error: GreptimeDB insert failed: InvalidArgument: Invalid request to region 1, reason: column x expect type Int64 (GreptimeDB status 1004)")
+	assert.Equal(t, 1004, f.code)
+	assert.Equal(t, codes.InvalidArgument, f.grpc.Code())
 }
 
 // isThrottle tells exporterhelper's throttle error, whose type is internal,

@@ -150,8 +150,9 @@ func (e *logsExporter) shutdown(ctx context.Context) error {
 func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	gr := grouperPool.Get().(*grouper)
 	defer gr.release()
-	groups, dropped := gr.build(ld, e.mapping, time.Now())
-	e.recordDrops(ctx, dropped)
+	now := time.Now()
+	groups, dropped := gr.build(ld, e.mapping, now)
+	e.recordDrops(ctx, dropped, now)
 
 	results := make([]groupResult, len(groups))
 	e.workers.run(len(groups), func(i int) { results[i] = e.sendGroup(ctx, groups[i]) })
@@ -202,7 +203,7 @@ func (e *logsExporter) sendGroup(ctx context.Context, g *group) groupResult {
 			res.failed = append(res.failed, c.records...)
 		}
 	}
-	e.recordDrops(ctx, drops{invalid: ge.tooLarge})
+	e.recordDrops(ctx, drops{invalid: ge.tooLarge}, time.Now())
 	return res
 }
 
@@ -235,28 +236,27 @@ func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
 		return nil
 	}
 
-	rejection := err
-	err = classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
-	if !consumererror.IsPermanent(err) {
+	f := classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
+	if f.verdict == verdictRetry || f.verdict == verdictThrottle {
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
 		e.logger.Debug("Insert failed, will retry",
-			zap.String("table", g.table()), zap.String("type", g.eventType), zap.Error(err))
-		return err
+			zap.String("table", g.table()), zap.String("type", g.eventType), zap.Error(f.err))
+		return f.err
 	}
 	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
-	return e.rejected(ctx, g, c, rejection, trailer, err)
+	return e.rejected(ctx, g, c, f)
 }
 
 // rejected handles a call GreptimeDB refused for good: its records go to the
 // dead-letter table when there is one, or are dropped, logged and counted.
-func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, rejection error, trailer metadata.MD, err error) error {
+func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, f callFailure) error {
 	fields := []zap.Field{
 		zap.String("table", g.table()), zap.String("type", g.eventType),
-		zap.Int("records", len(c.records)), zap.Int("rows", c.rows), zap.Error(err),
+		zap.Int("records", len(c.records)), zap.Int("rows", c.rows), zap.Error(f.err),
 	}
-	authFailed := isAuthFailure(rejection, trailer)
-	if e.deadLetters != nil && !authFailed { // with refused credentials, the dead letters would be refused too
-		dlErr := e.writeDeadLetters(ctx, g, c, rejection, trailer)
+	refused := f.verdict == verdictRefused
+	if e.deadLetters != nil && !refused { // with refused credentials, the dead letters would be refused too
+		dlErr := e.writeDeadLetters(ctx, g, c, f)
 		if dlErr == nil {
 			e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, int64(len(c.records)), e.tableAttrs[g.table()])
 			e.logger.Warn("GreptimeDB rejected events; wrote them to the dead-letter table",
@@ -267,7 +267,7 @@ func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, rejectio
 	}
 	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
 	switch {
-	case !authFailed:
+	case !refused:
 		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
 	case e.authErrorLogged.CompareAndSwap(false, true):
 		// Every batch fails the same way until the credentials are fixed:
@@ -278,22 +278,36 @@ func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, rejectio
 	default:
 		e.logger.Debug("GreptimeDB refused the exporter's credentials; dropping events", fields...)
 	}
-	return fmt.Errorf("insert into %q (type %q): %w", g.table(), g.eventType, err)
+	return fmt.Errorf("insert into %q (type %q): %w", g.table(), g.eventType, f.err)
 }
 
-// recordDrops counts and logs the records of a batch that belong to no group.
-func (e *logsExporter) recordDrops(ctx context.Context, d drops) {
+// recordDrops counts and logs the records of a batch that belong to no
+// group. Records that cannot be stored go to the dead-letter table when
+// there is one.
+func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) {
 	if d.filtered > 0 {
 		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), droppedFiltered)
 		e.logger.Debug("Dropped records by event type filter", zap.Int("records", d.filtered))
 	}
-	if len(d.invalid) > 0 {
-		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), droppedInvalid)
-		for _, r := range d.invalid {
-			e.logger.Warn("Dropped a record that cannot be an event",
-				zap.String("type", r.eventType), zap.Error(r.err))
-		}
+	if len(d.invalid) == 0 {
+		return
 	}
+	fields := []zap.Field{zap.Int("records", len(d.invalid)),
+		zap.String("type", d.invalid[0].eventType), zap.Error(d.invalid[0].err)}
+	if e.deadLetters != nil {
+		dlErr := e.writeInvalid(ctx, d.invalid, now)
+		if dlErr == nil {
+			for _, r := range d.invalid {
+				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.schemaOf(r.eventType).table])
+			}
+			e.logger.Warn("Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
+				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
+			return
+		}
+		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
+	}
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), droppedInvalid)
+	e.logger.Warn("Dropped records that cannot be stored (type and error of the first)", fields...)
 }
 
 // Metric attribute options, made once: attribute sets allocate.

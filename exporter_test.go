@@ -336,7 +336,7 @@ func TestDropsAreCounted(t *testing.T) {
 	assert.Equal(t, 1, h.srv.RowCount("public", "events"))
 	assert.Equal(t, map[string]int64{"filtered": 2, "invalid": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
 	assert.Equal(t, map[string]int64{"events": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_values_nulled", "table"))
-	assert.Len(t, h.logs.FilterMessage("Dropped a record that cannot be an event").All(), 1)
+	assert.Len(t, h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All(), 1)
 }
 
 func TestGroupsAreSentConcurrentlyWithABound(t *testing.T) {
@@ -487,7 +487,7 @@ func TestLargeGroupsAreSplitAtMaxRequestBytes(t *testing.T) {
 	}
 	assert.Equal(t, 499, h.srv.RowCount("public", "events"), "every record but the huge one, once")
 	assert.Equal(t, map[string]int64{"invalid": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
-	tooLarge := h.logs.FilterMessage("Dropped a record that cannot be an event").All()
+	tooLarge := h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All()
 	require.Len(t, tooLarge, 1)
 	assert.Contains(t, tooLarge[0].ContextMap()["error"], "larger than max_request_bytes")
 }

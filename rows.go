@@ -208,6 +208,8 @@ type drops struct {
 type invalidRecord struct {
 	eventType string
 	err       error
+	record    recordRef // its timestamp is 0 when the record's is out of range
+	size      int       // the bytes of its rows, when it was too large for a request
 }
 
 var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
@@ -244,8 +246,8 @@ func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 	// First pass: each record's group, and the size of every group.
 	gr.groupOf = gr.groupOf[:0]
 	gr.counts = gr.counts[:0]
-	for _, rl := range ld.ResourceLogs().All() {
-		for _, sl := range rl.ScopeLogs().All() {
+	for ri, rl := range ld.ResourceLogs().All() {
+		for si, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				eventType := m.eventType(lr)
 				if !m.keeps(eventType) {
@@ -254,7 +256,8 @@ func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 					continue
 				}
 				if _, err := recordTimestamp(lr, now); err != nil {
-					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err})
+					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err,
+						record: recordRef{rl: rl, sl: sl, lr: lr, ri: ri, si: si}})
 					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
