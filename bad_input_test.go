@@ -3,6 +3,7 @@ package greptimeeventsexporter
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
 )
 
 // badRecords are records a collector can receive from any sender, keyed by
@@ -87,7 +86,7 @@ var badRecords = []struct {
 func TestBadInput(t *testing.T) {
 	for _, tt := range badRecords {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, greptimetest.Config{}, func(cfg *Config) { *cfg = *withAddr(fuzzConfig(), cfg) })
+			h := newHarness(t, setup{configure: func(cfg *Config) { *cfg = *withAddr(fuzzConfig(), cfg) }})
 			ld := logsOfTypes("ordinary", "ordinary", "ordinary")
 			bad := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
 			bad.SetEventName("bad")
@@ -100,14 +99,13 @@ func TestBadInput(t *testing.T) {
 			for _, name := range h.srv.Tables("public") {
 				rows += h.srv.RowCount("public", name)
 			}
-			drops := sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
 			if tt.dropped {
 				assert.Equal(t, 2, rows)
-				assert.Equal(t, map[string]int64{"invalid": 1}, drops)
+				assertRecordsDropped(t, h.tel, counts{"invalid": 1})
 				assert.Len(t, h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All(), 1)
 			} else {
 				assert.Equal(t, 3, rows)
-				assert.Empty(t, drops)
+				assertRecordsDropped(t, h.tel, nil)
 			}
 		})
 	}
@@ -134,6 +132,4 @@ func withAddr(cfg, base *Config) *Config {
 	return cfg
 }
 
-func itoa(i int) string {
-	return string(appendInt(nil, int64(i)))
-}
+func itoa(i int) string { return strconv.Itoa(i) }

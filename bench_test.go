@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configcompression"
@@ -17,12 +19,11 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/exporter/otlpexporter"
-	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The benchmarks measure this exporter and its peer, the collector's OTLP
@@ -31,101 +32,63 @@ import (
 
 var benchBatchSizes = []int{100, 1000}
 
-// benchEventTypes are the five event types of the fixed input; the first has
-// two extra columns configured.
-var benchEventTypes = []string{"user.login", "order.placed", "deploy.finished", "cache.evicted", "job.failed"}
-
-func benchConfig(endpoint string) *Config {
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.ClientConfig.TLS.Insecure = true
-	cfg.ClientConfig.Compression = configcompression.Type("none")
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.Enabled = false
-	cfg.Events = map[string]EventConfig{benchEventTypes[0]: {Columns: []ColumnConfig{
-		{Name: "user_id", Source: "attributes.user.id", SemanticType: "tag"},
-		{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
-	}}}
-	return cfg
+// measure is where a benchmark's counters stood when measuring started.
+type measure struct {
+	mem runtime.MemStats
+	cpu time.Duration
 }
 
-// benchLogs is the fixed input: n records with an event name from five
-// types, a map body of five keys (strings, an int, a bool, a nested map),
-// five attributes, resource attributes, trace and span ids and timestamps.
-func benchLogs(n int) plog.Logs {
-	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "checkout")
-	rl.Resource().Attributes().PutStr("host.name", "checkout-7f9c-2")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("checkout/events")
-	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	for i := range n {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetEventName(benchEventTypes[i%len(benchEventTypes)])
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i) * time.Millisecond)))
-		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i)*time.Millisecond + time.Microsecond)))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-		lr.SetTraceID(pcommon.TraceID{byte(i), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
-		lr.SetSpanID(pcommon.SpanID{byte(i), 1, 2, 3, 4, 5, 6, 7})
-		body := lr.Body().SetEmptyMap()
-		body.PutStr("message", "user checked out their basket")
-		body.PutStr("status", "ok")
-		body.PutInt("latency_ms", int64(10+i%90))
-		body.PutBool("cached", i%2 == 0)
-		nested := body.PutEmptyMap("client")
-		nested.PutStr("ip", "203.0.113.7")
-		nested.PutStr("agent", "Mozilla/5.0")
-		attrs := lr.Attributes()
-		attrs.PutStr("user.id", fmt.Sprintf("user-%04d", i%500))
-		attrs.PutStr("http.method", "POST")
-		attrs.PutStr("http.route", "/api/checkout")
-		attrs.PutInt("http.status_code", 200)
-		attrs.PutStr("region", "eu-west-1")
-	}
-	return ld
-}
-
-// reportPerRecord adds ns, bytes and allocations per record to the result.
-// Allocations count the whole process, so for the push benchmarks they
+// reportPerRecord adds wall ns, CPU ns, bytes and allocations per record to
+// the result. CPU time is the whole process's, user and system: concurrent
+// calls spend CPU in parallel, which wall time hides. CPU time and
+// allocations count the whole process, so for the push benchmarks they
 // include the loopback server's share, the same for both exporters.
-func reportPerRecord(b *testing.B, records int, before runtime.MemStats) {
+func reportPerRecord(b *testing.B, records int, before measure) {
+	cpu := processCPU() - before.cpu
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	n := float64(b.N * records)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/record")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/n, "B/record")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/record")
+	b.ReportMetric(float64(cpu.Nanoseconds())/n, "cpu-ns/record")
+	b.ReportMetric(float64(after.TotalAlloc-before.mem.TotalAlloc)/n, "B/record")
+	b.ReportMetric(float64(after.Mallocs-before.mem.Mallocs)/n, "allocs/record")
 }
 
-func startMeasuring(b *testing.B) runtime.MemStats {
-	var ms runtime.MemStats
+func startMeasuring(b *testing.B) measure {
+	var m measure
 	runtime.GC()
-	runtime.ReadMemStats(&ms)
+	runtime.ReadMemStats(&m.mem)
+	m.cpu = processCPU()
 	b.ResetTimer()
-	return ms
+	return m
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkMapping is records to events to grouped request bytes, no I/O.
 func BenchmarkMapping(b *testing.B) {
 	for _, size := range benchBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			e, err := newLogsExporter(benchConfig("127.0.0.1:1"), exportertest.NewNopSettings(metadata.Type))
-			require.NoError(b, err)
+			cfg := benchConfig("127.0.0.1:1")
+			m := newMapping(cfg)
+			header := wire.EncodeHeader(&greptimev1.RequestHeader{Dbname: cfg.Database})
 			ld := benchLogs(size)
 			now := time.Now()
+			var st pushState
 			before := startMeasuring(b)
 			for range b.N {
-				gr := grouperPool.Get().(*grouper)
-				groups, _ := gr.build(ld, e.mapping, now)
-				for _, g := range groups {
-					ge := newGroupEncoder(g, e.headerWire, e.mapping.payload, e.cfg.MaxRequestBytes)
-					for c, ok := ge.nextChunk(); ok; c, ok = ge.nextChunk() {
-						c.req.release()
-					}
-				}
-				gr.release()
+				groups, _ := st.group(ld, m, now)
+				st.writer.start(m.payload, cfg.MaxRequestBytes, header)
+				st.writer.pack(groups)
+				st.writer.finish(true)
+				st.grouper.reset()
 			}
 			reportPerRecord(b, size, before)
 		})
@@ -217,32 +180,31 @@ func (discardCodec) Name() string { return "proto" }
 // BenchmarkPayload compares the JSON payload writer with the obvious way,
 // pcommon's AsRaw and encoding/json, on the records of the fixed input.
 func BenchmarkPayload(b *testing.B) {
-	ld := benchLogs(100)
-	groups, _ := buildGroups(ld, newMapping(benchConfig("127.0.0.1:1")), time.Now())
-	var records []recordRef
+	groups, _ := groupLogs(benchConfig("127.0.0.1:1"), benchLogs(100))
+	var events []event
 	for _, g := range groups {
-		records = append(records, g.records...)
+		events = append(events, g.events...)
 	}
 	b.Run("writer", func(b *testing.B) {
 		var buf []byte
 		before := startMeasuring(b)
 		for range b.N {
-			for i := range records {
-				buf = appendPayload(buf[:0], &records[i], PayloadConfig{Body: true, Attributes: true})
+			for i := range events {
+				buf = appendPayload(buf[:0], &events[i], PayloadConfig{Body: true, Attributes: true})
 			}
 		}
-		reportPerRecord(b, len(records), before)
+		reportPerRecord(b, len(events), before)
 	})
 	b.Run("encoding_json", func(b *testing.B) {
 		before := startMeasuring(b)
 		for range b.N {
-			for i := range records {
-				lr := records[i].lr
+			for i := range events {
+				lr := events[i].lr
 				if _, err := json.Marshal(map[string]any{"body": lr.Body().AsRaw(), "attributes": lr.Attributes().AsRaw()}); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		reportPerRecord(b, len(records), before)
+		reportPerRecord(b, len(events), before)
 	})
 }

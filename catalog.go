@@ -16,6 +16,8 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The event catalog is a table with one row per (table, event type) the
@@ -70,27 +72,27 @@ func newCatalog(cfg CatalogConfig, collector string, now time.Time) *catalog {
 	return &catalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}}
 }
 
-// observe records the records of a successful call.
-func (c *catalog) observe(g *group, records []recordRef, now time.Time) {
+// observe records the events of a successful insert.
+func (c *catalog) observe(table, eventType string, events []event, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := catalogKey{table: g.table(), eventType: g.eventType}
+	key := catalogKey{table: table, eventType: eventType}
 	e := c.entries[key]
 	if e == nil {
 		e = &catalogEntry{firstSeen: now, keys: map[string]bool{}}
 		c.entries[key] = e
 	}
 	e.lastSeen = now
-	e.events += int64(len(records))
+	e.events += int64(len(events))
 	c.dirty = true
-	for i := range records {
+	for i := range events {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
 		}
-		if body := records[i].lr.Body(); body.Type() == pcommon.ValueTypeMap {
+		if body := events[i].lr.Body(); body.Type() == pcommon.ValueTypeMap {
 			c.addKeys(e, "body.", body.Map())
 		}
-		c.addKeys(e, "attributes.", records[i].lr.Attributes())
+		c.addKeys(e, "attributes.", events[i].lr.Attributes())
 	}
 }
 
@@ -194,9 +196,9 @@ func (e *logsExporter) writeCatalog(ctx context.Context) {
 	if req == nil {
 		return
 	}
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, catalogHints)
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, catalogHints)
 	err := e.retryBriefly(ctx, catalogAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-		return e.conn.Invoke(ctx, handleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
+		return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
 	})
 	if err == nil {
 		e.logger.Debug("Wrote the event catalog", zap.String("table", e.catalog.cfg.Table))

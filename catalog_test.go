@@ -15,10 +15,10 @@ import (
 )
 
 func catalogHarness(t *testing.T) *harness {
-	return newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+	return newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{"user.login": {Table: "logins"}}
 		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 3})
-	})
+	}})
 }
 
 // catalogRows is the catalog by "table/type", once it has want rows
@@ -97,24 +97,23 @@ func TestCatalogWriteFailureIsRetriedAtTheNextInterval(t *testing.T) {
 }
 
 func TestCatalogIsWrittenAtShutdown(t *testing.T) {
-	srv := startServer(t)
-	exp := startExporter(t, srv.Addr(), func(cfg *Config) {
+	h := newHarness(t, setup{queue: true, configure: func(cfg *Config) {
 		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
-	})
-	require.NoError(t, exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b", "a")))
+	}})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b", "a")))
 
-	require.NoError(t, exp.Shutdown(context.Background()))
+	h.shutdown()
 
-	assert.Equal(t, 3, srv.RowCount("public", "events"), "the queue drained")
-	assert.Equal(t, 2, srv.RowCount("public", "event_types"), "then the catalog was written")
+	assert.Equal(t, 3, h.srv.RowCount("public", "events"), "the queue drained")
+	assert.Equal(t, 2, h.srv.RowCount("public", "event_types"), "then the catalog was written")
 }
 
 func TestCatalogWritesWithTheExportersCredentialsAndDatabase(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}, Databases: []string{"public", "telemetry"}}, func(cfg *Config) {
+	h := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}, Databases: []string{"public", "telemetry"}}, configure: func(cfg *Config) {
 		cfg.Database = "telemetry"
 		cfg.Username, cfg.Password = "exporter", "s3cret"
 		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 8})
-	})
+	}})
 
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
 

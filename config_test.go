@@ -166,7 +166,3 @@ func TestPasswordIsOpaque(t *testing.T) {
 	assert.NotContains(t, printed, "s3cret")
 	assert.NotContains(t, printed, "proxy-s3cret")
 }
-
-func defaultConfig() *Config {
-	return NewFactory().CreateDefaultConfig().(*Config)
-}

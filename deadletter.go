@@ -11,6 +11,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The columns a dead-letter row has besides type, payload and timestamp.
@@ -48,9 +51,9 @@ func newDeadLetters(cfg *Config) *deadLetters {
 	return &deadLetters{table: dl.Table, policy: policy}
 }
 
-// schemaFor lays out the dead letters of one rejected call: the rejection
+// layoutFor lays out the dead letters of one rejected insert: the rejection
 // is the same for all of its rows, so it goes in as constant columns.
-func (d *deadLetters) schemaFor(target string, f callFailure) *eventSchema {
+func (d *deadLetters) layoutFor(target string, f callFailure) *layout {
 	code := ""
 	if f.code != 0 {
 		code = strconv.Itoa(f.code)
@@ -60,14 +63,14 @@ func (d *deadLetters) schemaFor(target string, f callFailure) *eventSchema {
 
 // layout is the dead-letter table's layout with the rejection's columns as
 // constants; an empty code or grpcCode is written as null.
-func (d *deadLetters) layout(target, code, grpcCode, msg string) *eventSchema {
+func (d *deadLetters) layout(target, code, grpcCode, msg string) *layout {
 	if len(msg) > maxDeadLetterMessage {
 		msg = msg[:maxDeadLetterMessage]
 	}
 	constant := func(name string, typ ColumnType, semantic greptimev1.SemanticType, value string) extraColumn {
 		return extraColumn{name: name, src: source{kind: sourceConstant, key: value}, typ: typ, semantic: semantic}
 	}
-	return layoutSchema(d.table, []extraColumn{
+	return compileLayout(d.table, []extraColumn{
 		constant(columnTargetTable, ColumnTypeString, greptimev1.SemanticType_TAG, target),
 		constant(columnErrorCode, ColumnTypeInt64, greptimev1.SemanticType_FIELD, code),
 		constant(columnGRPCCode, ColumnTypeString, greptimev1.SemanticType_FIELD, grpcCode),
@@ -75,35 +78,35 @@ func (d *deadLetters) layout(target, code, grpcCode, msg string) *eventSchema {
 	}, -1, d.policy)
 }
 
-// writeDeadLetters writes the records of a rejected call to the dead-letter
-// table, trying a few times when the failure is transient.
-func (e *logsExporter) writeDeadLetters(ctx context.Context, g *group, c chunk, f callFailure) error {
+// writeDeadLetters writes the events of a rejected insert to the dead-letter
+// table, with w, trying a few times when the failure is transient.
+func (e *logsExporter) writeDeadLetters(ctx context.Context, w *writer, in insert, f callFailure) error {
 	letters := &group{
-		eventType: g.eventType,
-		schema:    e.deadLetters.schemaFor(g.table(), f),
-		records:   c.records,
+		eventType: in.group.eventType,
+		layout:    e.deadLetters.layoutFor(in.group.layout.table, f),
+		events:    in.events,
 	}
-	ge := newGroupEncoder(letters, e.headerWire, e.mapping.payload, e.cfg.MaxRequestBytes)
+	requests, tooLarge := w.pack([]*group{letters})
 	var errs error
-	for dc, ok := ge.nextChunk(); ok; dc, ok = ge.nextChunk() {
-		errs = errors.Join(errs, e.sendDeadLetterChunk(ctx, letters, dc))
+	for _, r := range tooLarge {
+		errs = errors.Join(errs, r.err)
 	}
-	if len(ge.tooLarge) > 0 {
-		errs = errors.Join(errs, ge.tooLarge[0].err)
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, letters.layout.hints)
+	for _, inserts := range requests {
+		req := wire.NewRequest(e.requestHeader, wireInserts(inserts))
+		errs = errors.Join(errs, e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
+			return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), e.codec, grpc.Trailer(trailer))
+		}))
 	}
 	return errs
 }
 
-func (e *logsExporter) sendDeadLetterChunk(ctx context.Context, letters *group, c chunk) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, letters.schema.hints)
-	err := e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-		var resp greptimev1.GreptimeResponse
-		return e.conn.Invoke(ctx, handleMethod, c.req, &resp, e.codecOpt, grpc.Trailer(trailer))
-	})
-	if err == nil {
-		c.req.release()
+func wireInserts(inserts []insert) []wire.Insert {
+	out := make([]wire.Insert, len(inserts))
+	for i, in := range inserts {
+		out[i] = in.Insert
 	}
-	return err
+	return out
 }
 
 // retryBriefly makes a call up to attempts times, backing off from 100ms,
@@ -143,7 +146,7 @@ const maxPayloadPrefix = 1024
 // codes. A record with an out-of-range timestamp is stamped now; a record too
 // large keeps the start of its payload.
 func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord, now time.Time) error {
-	schema := e.deadLetters.layout("", "", "", "").schema
+	columns := e.deadLetters.layout("", "", "", "").columns
 	str := func(s string) *greptimev1.Value {
 		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
 	}
@@ -154,17 +157,17 @@ func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord
 	)
 	flush := func() {
 		if len(rows) > 0 {
-			errs = errors.Join(errs, e.sendDeadLetterRows(ctx, schema, rows))
+			errs = errors.Join(errs, e.sendDeadLetterRows(ctx, columns, rows))
 		}
 		rows, size = nil, 0
 	}
 	var payload []byte
 	for _, r := range invalid {
-		payload = appendPayload(payload[:0], &r.record, e.mapping.payload)
+		payload = appendPayload(payload[:0], &r.event, e.mapping.payload)
 		if r.size > 0 {
 			payload = appendTruncatedPayload(payload, r.size)
 		}
-		ts := r.record.timestamp
+		ts := r.event.timestamp
 		if ts == 0 {
 			ts = now.UnixNano()
 		}
@@ -172,7 +175,7 @@ func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord
 			str(r.eventType),
 			str(string(payload)),
 			{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: ts}},
-			str(e.mapping.schemaOf(r.eventType).table),
+			str(e.mapping.layoutOf(r.eventType).table),
 			{}, // error_code: GreptimeDB never saw the record
 			{}, // grpc_code
 			str(r.err.Error()),
@@ -194,23 +197,23 @@ func appendTruncatedPayload(buf []byte, recordBytes int) []byte {
 	out := append(buf[len(buf):], `{"truncated":true,"record_bytes":`...)
 	out = strconv.AppendInt(out, int64(recordBytes), 10)
 	out = append(out, `,"payload_prefix":`...)
-	out = appendJSONString(out, strings.ToValidUTF8(prefix, ""))
+	out = jsonenc.AppendString(out, strings.ToValidUTF8(prefix, ""))
 	out = append(out, '}')
 	return append(buf[:0], out...)
 }
 
 // sendDeadLetterRows writes rows built with the generated types to the
 // dead-letter table, with the bounded retry of every dead-letter write.
-func (e *logsExporter) sendDeadLetterRows(ctx context.Context, schema []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
+func (e *logsExporter) sendDeadLetterRows(ctx context.Context, columns []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
 	req := &greptimev1.GreptimeRequest{
 		Header: e.header,
 		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
 			TableName: e.deadLetters.table,
-			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
+			Rows:      &greptimev1.Rows{Schema: columns, Rows: rows},
 		}}}},
 	}
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, formatHints(e.deadLetters.policy))
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, formatHints(e.deadLetters.policy))
 	return e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-		return e.conn.Invoke(ctx, handleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
+		return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
 	})
 }

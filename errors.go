@@ -45,52 +45,82 @@ func (v verdict) String() string {
 
 // statusVerdicts is the verdict for every GreptimeDB StatusCode
 // (src/common/error/src/status_code.rs:23-130). GreptimeDB marks most errors
-// non_retryable (ext.rs:123-125), including some a retry fixes, so the
-// verdict comes from what the code means on the insert path, not from the
-// hint. docs/status-codes.md gives the reason for each row with its source;
-// TestStatusCodeTable keeps the two in step and drives every row through a
-// real call.
+// non_retryable (src/common/error/src/ext.rs:123-125), including some a
+// retry fixes, so the verdict comes from what the code means on the insert
+// path, not from the hint. docs/status-codes.md gives each row's reason and
+// source; TestStatusCodeTable keeps the two in step and drives every row
+// through a real call.
 var statusVerdicts = map[int]verdict{
-	1000: verdictRetry,    // Unknown: masked, could be anything transient
-	1001: verdictReject,   // Unsupported: the same request is unsupported again
-	1002: verdictRetry,    // Unexpected: metadata races (TableRouteNotFound, TableInfoNotFound, RegionOperatingRace)
-	1003: verdictRetry,    // Internal
-	1004: verdictReject,   // InvalidArguments: the data (or the database) is refused
-	1005: verdictRetry,    // Cancelled
+	1000: verdictRetry,    // Unknown: masked (ext.rs:144-146), nothing says it lasts
+	1001: verdictReject,   // Unsupported: e.g. a read-only schema (src/operator/src/error.rs:990-994)
+	1002: verdictRetry,    // Unexpected: metadata races in auto-create/alter (src/common/meta/src/error.rs:1190,1200,1202)
+	1003: verdictRetry,    // Internal: an unreachable datanode, a WAL or metasrv failure
+	1004: verdictReject,   // InvalidArguments: the data, or the database, is refused (see refine)
+	1005: verdictRetry,    // Cancelled: the frontend's datanode timeout (src/common/grpc/src/channel_manager.rs:404)
 	1006: verdictRetry,    // IllegalState
-	1007: verdictRetry,    // External: an object store or another system failed
-	1008: verdictRetry,    // DeadlineExceeded (server side)
-	1009: verdictThrottle, // Suspended: over a resource limit
-	2000: verdictReject,   // InvalidSyntax
-	3000: verdictReject,   // PlanQuery
-	3001: verdictRetry,    // EngineExecuteQuery
-	4000: verdictRetry,    // TableAlreadyExists: a concurrent create won; the retry finds the table
-	4001: verdictRetry,    // TableNotFound: dropped or not yet visible; the retry creates it again
-	4002: verdictRetry,    // TableColumnNotFound: a concurrent alter; the retry adds the column
-	4003: verdictRetry,    // TableColumnExists: a concurrent alter won
-	4004: verdictReject,   // DatabaseNotFound
-	4005: verdictRetry,    // RegionNotFound: region migration or failover, stale route cache
-	4006: verdictRetry,    // RegionAlreadyExists
-	4007: verdictRetry,    // RegionReadonly: a leader being downgraded during migration
-	4008: verdictRetry,    // RegionNotReady
-	4009: verdictThrottle, // RegionBusy
-	4010: verdictRetry,    // TableUnavailable
-	4011: verdictRetry,    // DatabaseAlreadyExists
-	5000: verdictRetry,    // StorageUnavailable
-	5001: verdictRetry,    // RequestOutdated: the retry is planned on fresh metadata
+	1007: verdictRetry,    // External: not produced by inserts
+	1008: verdictRetry,    // DeadlineExceeded
+	1009: verdictThrottle, // Suspended (src/frontend/src/server.rs:259-268)
+	2000: verdictReject,   // InvalidSyntax: not produced by inserts
+	3000: verdictReject,   // PlanQuery: not produced by inserts
+	3001: verdictRetry,    // EngineExecuteQuery: not produced by inserts
+	4000: verdictRetry,    // TableAlreadyExists: a concurrent create; the retry finds the table
+	4001: verdictRetry,    // TableNotFound: a stale route or a concurrent drop (src/partition/src/error.rs:268)
+	4002: verdictRetry,    // TableColumnNotFound: a concurrent alter
+	4003: verdictRetry,    // TableColumnExists: a concurrent alter
+	4004: verdictReject,   // DatabaseNotFound: not produced by inserts (an unknown database is 1004)
+	4005: verdictRetry,    // RegionNotFound: region migration or failover (src/datanode/src/region_server.rs:1255-1260)
+	4006: verdictRetry,    // RegionAlreadyExists: not produced by inserts
+	4007: verdictRetry,    // RegionReadonly: not produced by inserts; a region changing hands
+	4008: verdictRetry,    // RegionNotReady: e.g. a leader being downgraded (src/mito2/src/worker/handle_write.rs:379-389)
+	4009: verdictThrottle, // RegionBusy (src/mito2/src/flush.rs:1374)
+	4010: verdictRetry,    // TableUnavailable: a region without a leader (src/partition/src/manager.rs:236-241)
+	4011: verdictRetry,    // DatabaseAlreadyExists: not produced by inserts
+	5000: verdictRetry,    // StorageUnavailable: write buffer full, object store (src/mito2/src/error.rs:582-586)
+	5001: verdictRetry,    // RequestOutdated: not produced by inserts
 	6000: verdictThrottle, // RuntimeResourcesExhausted
-	6001: verdictThrottle, // RateLimited
-	7000: verdictRefused,  // UserNotFound
+	6001: verdictThrottle, // RateLimited: the frontend's write-bytes limiter (src/servers/src/grpc/database.rs:54-59)
+	7000: verdictRefused,  // UserNotFound (src/auth/src/user_provider.rs:536-538)
 	7001: verdictRefused,  // UnsupportedPasswordType
-	7002: verdictRefused,  // UserPasswordMismatch
-	7003: verdictRefused,  // AuthHeaderNotFound
+	7002: verdictRefused,  // UserPasswordMismatch (src/auth/src/user_provider.rs:548-557)
+	7003: verdictRefused,  // AuthHeaderNotFound (src/servers/src/grpc/context_auth.rs:135-142)
 	7004: verdictRefused,  // InvalidAuthHeader
-	7005: verdictRefused,  // AccessDenied: no access to the database
-	7006: verdictRefused,  // PermissionDenied: e.g. a read-only user
+	7005: verdictRefused,  // AccessDenied
+	7006: verdictRefused,  // PermissionDenied: a read-only user (src/auth/src/permission.rs:343-350)
 	8000: verdictReject,   // FlowAlreadyExists: not produced by inserts
 	8001: verdictReject,   // FlowNotFound: not produced by inserts
 	9000: verdictReject,   // TriggerAlreadyExists: not produced by inserts
 	9001: verdictReject,   // TriggerNotFound: not produced by inserts
+}
+
+// refine reads the message of an InvalidArguments (1004) rejection, which
+// GreptimeDB uses for causes that call for different verdicts.
+func refine(v verdict, code int, msg string) verdict {
+	if v != verdictReject || code != 1004 {
+		return v
+	}
+	switch {
+	case strings.Contains(msg, "Illegal param: blank password"), strings.Contains(msg, "Illegal param: blank username"):
+		// The auth layer's refusal of blank credentials
+		// (src/auth/src/user_provider.rs:530-535,542-547; "Illegal param: {msg}",
+		// src/auth/src/error.rs:27).
+		return verdictRefused
+	case strings.Contains(msg, "Partition expr version mismatch"):
+		// A region being repartitioned: transient, though non_retryable
+		// (src/mito2/src/worker/handle_write.rs:408-416, src/mito2/src/error.rs:649).
+		return verdictRetry
+	}
+	return v
+}
+
+// unknownColumns reports a rejection of columns a table does not have: the
+// region's check (src/mito2/src/request.rs:257-263). A first write meets it
+// when another first write created the table with other columns at the same
+// time: the frontend that lost the race writes against its own idea of the
+// table (src/operator/src/statement/ddl.rs:499,511-525), and GreptimeDB adds
+// the columns on the next insert that names them.
+func (f callFailure) unknownColumns() bool {
+	return f.code == 1004 && strings.Contains(f.grpc.Message(), "unknown columns")
 }
 
 // grpcVerdict is the verdict for a failure without GreptimeDB's trailers (a
@@ -114,8 +144,9 @@ func grpcVerdict(c codes.Code) verdict {
 type callFailure struct {
 	verdict verdict
 	grpc    *status.Status
-	code    int // GreptimeDB's StatusCode; 0 when the trailers carried none
-	err     error
+	code    int   // GreptimeDB's StatusCode; 0 when the trailers carried none
+	err     error // for exporterhelper: plain (retried), a throttle, or permanent
+	cause   error // the failure described, not classified
 }
 
 // classify decides what to do about a failed Handle call. GreptimeDB's
@@ -134,9 +165,7 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 	if hasCode {
 		f.code = code
 	}
-	if v == verdictReject && code == 1004 && blankCredentials(f.grpc.Message()) {
-		v = verdictRefused
-	}
+	v = refine(v, code, f.grpc.Message())
 	if v == verdictReject && first(trailer, errRetryHintTrailer) == retryHintRetryable {
 		v = verdictRetry
 	}
@@ -146,23 +175,16 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 	if hasCode {
 		msg = fmt.Sprintf("%s (GreptimeDB status %d)", msg, code)
 	}
-	wrapped := fmt.Errorf("GreptimeDB insert failed: %s: %s", f.grpc.Code(), msg)
+	f.cause = fmt.Errorf("GreptimeDB insert failed: %s: %s", f.grpc.Code(), msg)
 	switch v {
 	case verdictReject, verdictRefused:
-		f.err = consumererror.NewPermanent(wrapped)
+		f.err = consumererror.NewPermanent(f.cause)
 	case verdictThrottle:
-		f.err = exporterhelper.NewThrottleRetry(wrapped, throttleDelay)
+		f.err = exporterhelper.NewThrottleRetry(f.cause, throttleDelay)
 	default:
-		f.err = wrapped
+		f.err = f.cause
 	}
 	return f
-}
-
-// blankCredentials reports whether an InvalidArguments message is the auth
-// layer's refusal of a blank username or password
-// (src/auth/src/user_provider.rs:533,545; "Illegal param: {msg}", src/auth/src/error.rs:27).
-func blankCredentials(msg string) bool {
-	return strings.Contains(msg, "Illegal param: blank password") || strings.Contains(msg, "Illegal param: blank username")
 }
 
 func greptimeCode(md metadata.MD) (int, bool) {

@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 )
 
 // eventIDSpec says where an event type's ids come from.
@@ -34,17 +36,17 @@ type keyValue struct {
 
 // appendID appends the record's 128-bit id as hex: a SHA-256 of the
 // resource attributes, scope, event type, timestamp, body and attributes.
-func (h *idHasher) appendID(dst []byte, r *recordRef, eventType string) []byte {
+func (h *idHasher) appendID(dst []byte, ev *event, eventType string) []byte {
 	h.buf = h.buf[:0]
-	h.writeMap(r.rl.Resource().Attributes(), 0)
-	sc := r.sl.Scope()
+	h.writeMap(ev.rl.Resource().Attributes(), 0)
+	sc := ev.sl.Scope()
 	h.writeString(sc.Name())
 	h.writeString(sc.Version())
 	h.writeMap(sc.Attributes(), 0)
 	h.writeString(eventType)
-	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(r.timestamp))
-	h.writeValue(r.lr.Body(), 0)
-	h.writeMap(r.lr.Attributes(), 0)
+	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(ev.timestamp))
+	h.writeValue(ev.lr.Body(), 0)
+	h.writeMap(ev.lr.Attributes(), 0)
 	sum := sha256.Sum256(h.buf)
 	return appendHex(dst, sum[:eventIDHexLen/2])
 }
@@ -66,7 +68,10 @@ func (h *idHasher) writeValue(v pcommon.Value, depth int) {
 		h.buf = append(h.buf, 'd')
 		h.buf = binary.BigEndian.AppendUint64(h.buf, math.Float64bits(v.Double()))
 	case pcommon.ValueTypeBool:
-		h.buf = append(h.buf, 'b', byte(boolInt(v.Bool())))
+		h.buf = append(h.buf, 'b', 0)
+		if v.Bool() {
+			h.buf[len(h.buf)-1] = 1
+		}
 	case pcommon.ValueTypeBytes:
 		h.buf = append(h.buf, 'y')
 		h.buf = binary.AppendUvarint(h.buf, uint64(v.Bytes().Len()))
@@ -76,7 +81,7 @@ func (h *idHasher) writeValue(v pcommon.Value, depth int) {
 		h.writeMap(v.Map(), depth)
 	case pcommon.ValueTypeSlice:
 		h.buf = append(h.buf, 'l')
-		if depth >= maxJSONDepth {
+		if depth >= jsonenc.MaxDepth {
 			h.buf = append(h.buf, 'x') // as deep as the payload goes
 			return
 		}
@@ -91,7 +96,7 @@ func (h *idHasher) writeValue(v pcommon.Value, depth int) {
 
 // writeMap writes a map's entries in key order.
 func (h *idHasher) writeMap(m pcommon.Map, depth int) {
-	if depth >= maxJSONDepth {
+	if depth >= jsonenc.MaxDepth {
 		h.buf = append(h.buf, 'x')
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,34 +22,72 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	internalmetadata "github.com/greptime-events/greptimeeventsexporter/internal/metadata"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
-// maxConcurrentInserts bounds the insert calls one push runs at a time, so a
-// batch of many event types does not open a burst of streams per consumer.
-const maxConcurrentInserts = 8
+// hintsKey is the gRPC metadata that carries table options to GreptimeDB
+// (src/session/src/hints.rs), applied when an insert creates a table.
+const hintsKey = "x-greptime-hints"
+
+// sharedHints go with calls whose tables this exporter has already written:
+// GreptimeDB then neither creates nor alters a table for them
+// (src/operator/src/insert.rs:497-515, 580-606), and a table dropped behind
+// the exporter's back fails the call instead of coming back without its
+// options. The failed inserts are then sent again alone, with their hints.
+const sharedHints = "auto_create_table=false"
 
 type logsExporter struct {
 	cfg      *Config
 	settings component.TelemetrySettings
 	logger   *zap.Logger
 	mapping  *mapping
-	// header is the request header, with any credentials; headerWire is
-	// the same in wire form.
-	header     *greptimev1.RequestHeader
-	headerWire []byte
-	// codecOpt sends requests as the wire bytes the encoder wrote.
-	codecOpt  grpc.CallOption
+	// header is the request header, with any credentials; requestHeader is
+	// the same in wire form, as every request starts.
+	header        *greptimev1.RequestHeader
+	requestHeader []byte
+	// codec sends requests as the writer wrote them.
+	codec     grpc.CallOption
 	telemetry *internalmetadata.TelemetryBuilder
 	// tableAttrs are the metric attributes of each table, made once.
 	tableAttrs map[string]metric.AddOption
 
 	conn        *grpc.ClientConn
-	workers     *workers
+	settled     settledLayouts
+	states      sync.Pool    // *pushState
 	deadLetters *deadLetters // nil unless dead_letter is configured
 	catalog     *catalog     // nil unless catalog is configured
 	// authErrorLogged is set once refused credentials have been logged, and
-	// cleared by the next successful insert.
+	// cleared by the next successful call.
 	authErrorLogged atomic.Bool
+}
+
+// pushState is what a push borrows from a pool, so that grouping and
+// writing allocate nothing per record once its buffers have grown.
+type pushState struct {
+	grouper
+	writer
+	shared []*group
+	firsts []firstWrite
+	// What invoke reuses from call to call.
+	inserts  []wire.Insert
+	request  wire.Request
+	response greptimev1.GreptimeResponse
+	trailer  metadata.MD
+	callOpts []grpc.CallOption // the codec, and the trailer into trailer
+	tables   []tableCount
+}
+
+// tableCount is what a successful call wrote into one table.
+type tableCount struct {
+	table        string
+	rows, nulled int64
+}
+
+// firstWrite is the groups of a layout this exporter has not written yet:
+// they go in calls of their own, with the layout's hints.
+type firstWrite struct {
+	layout *layout
+	groups []*group
 }
 
 func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
@@ -63,14 +102,11 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		}}
 	}
 	m := newMapping(cfg)
-	tableAttrs := map[string]metric.AddOption{}
-	tables := []string{}
-	for _, s := range m.schemas() {
-		tables = append(tables, s.table)
-	}
+	tables := m.tables()
 	if dl := cfg.DeadLetter.Get(); dl != nil {
 		tables = append(tables, dl.Table)
 	}
+	tableAttrs := map[string]metric.AddOption{}
 	for _, table := range tables {
 		tableAttrs[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
 	}
@@ -79,19 +115,26 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		host, _ := os.Hostname()
 		cat = newCatalog(*cc, catalogCollector(host, set.ID.String()), time.Now())
 	}
-	return &logsExporter{
-		catalog:     cat,
-		cfg:         cfg,
-		settings:    set.TelemetrySettings,
-		logger:      set.Logger,
-		mapping:     m,
-		deadLetters: newDeadLetters(cfg),
-		tableAttrs:  tableAttrs,
-		header:      header,
-		headerWire:  encodeHeader(header),
-		codecOpt:    grpc.ForceCodecV2(newWireCodec()),
-		telemetry:   tb,
-	}, nil
+	e := &logsExporter{
+		cfg:           cfg,
+		settings:      set.TelemetrySettings,
+		logger:        set.Logger,
+		mapping:       m,
+		header:        header,
+		requestHeader: wire.EncodeHeader(header),
+		codec:         grpc.ForceCodecV2(wire.NewCodec()),
+		telemetry:     tb,
+		tableAttrs:    tableAttrs,
+		settled:       settledLayouts{keys: map[string]struct{}{}},
+		deadLetters:   newDeadLetters(cfg),
+		catalog:       cat,
+	}
+	e.states.New = func() any {
+		st := new(pushState)
+		st.callOpts = []grpc.CallOption{e.codec, grpc.Trailer(&st.trailer)}
+		return st
+	}
+	return e, nil
 }
 
 func (e *logsExporter) start(ctx context.Context, host component.Host) error {
@@ -100,7 +143,6 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("failed to create the gRPC client of %q: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
 	e.conn = conn
-	e.workers = startWorkers(maxConcurrentInserts - 1) // the pushing goroutine sends too
 	if e.catalog != nil {
 		e.startCatalog()
 	}
@@ -130,9 +172,6 @@ func isLoopback(endpoint string) bool {
 
 func (e *logsExporter) shutdown(ctx context.Context) error {
 	e.telemetry.Shutdown()
-	if e.workers != nil {
-		e.workers.stop()
-	}
 	if e.catalog != nil && e.conn != nil {
 		e.stopCatalog(ctx) // the queue has drained: the last write counts everything
 	}
@@ -142,143 +181,243 @@ func (e *logsExporter) shutdown(ctx context.Context) error {
 	return e.conn.Close()
 }
 
-// pushLogs writes the batch as one insert call per (table, type), or several
-// where a group exceeds max_request_bytes. Records of calls that fail with a
-// retryable error go back to exporterhelper as a smaller batch; calls
-// rejected permanently are dropped, logged and counted, and do not hold back
-// the others.
+// pushLogs writes the batch, normally with one Handle call: every group
+// whose layout this exporter has written before goes in one request (or
+// several, past max_request_bytes). A layout's first write goes in a call
+// of its own, with its table options as hints, so that the table GreptimeDB
+// creates or alters for it is settled before other inserts share a call
+// with it. Records of calls that fail with a retryable error go back to
+// exporterhelper as a smaller batch; inserts rejected permanently are
+// dead-lettered or dropped, logged and counted, and hold back no others.
 func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	gr := grouperPool.Get().(*grouper)
-	defer gr.release()
+	st := e.states.Get().(*pushState)
+	defer e.states.Put(st)
 	now := time.Now()
-	groups, dropped := gr.build(ld, e.mapping, now)
-	e.recordDrops(ctx, dropped, now)
+	groups, dropped := st.group(ld, e.mapping, now)
+	defer st.grouper.reset()
 
-	results := make([]groupResult, len(groups))
-	e.workers.run(len(groups), func(i int) { results[i] = e.sendGroup(ctx, groups[i]) })
-
-	var retryErr, permErr error
-	var failed plog.Logs
-	for _, r := range results {
-		permErr = errors.Join(permErr, r.permErr)
-		if r.retryErr != nil {
-			retryErr = errors.Join(retryErr, r.retryErr)
-			if failed == (plog.Logs{}) {
-				failed = plog.NewLogs()
-			}
-			appendRecords(failed, r.failed)
-		}
+	st.writer.start(e.mapping.payload, e.cfg.MaxRequestBytes, e.requestHeader)
+	p := push{e: e, st: st}
+	p.plan(groups)
+	for _, fw := range st.firsts {
+		p.send(ctx, fw.groups, fw.layout.hints, firstCall)
 	}
-	if retryErr != nil {
+	p.send(ctx, st.shared, sharedHints, sharedCall)
+	st.writer.finish(!p.failedCall)
+
+	dropped.invalid = append(dropped.invalid, p.tooLarge...)
+	e.recordDrops(ctx, dropped, now)
+	if p.retryErr != nil {
 		// Only the failed records come back; permanently rejected ones were
 		// counted already and must not be retried with them.
-		return consumererror.NewLogs(retryErr, failed)
+		failed := plog.NewLogs()
+		appendEvents(failed, p.retry)
+		return consumererror.NewLogs(p.retryErr, failed)
 	}
-	return permErr
+	return p.permErr
 }
 
-// groupResult is what became of a group's calls.
-type groupResult struct {
-	failed   []recordRef // records of calls that may succeed when retried
-	retryErr error
-	permErr  error
+// callKind says how a call's tables are known to GreptimeDB.
+type callKind uint8
+
+const (
+	// firstCall: the first write of a layout, with its hints: GreptimeDB
+	// creates the table, or adds the layout's columns, as it needs.
+	firstCall callKind = iota
+	// sharedCall: the inserts' tables exist with their columns.
+	sharedCall
+)
+
+// push is one pushLogs: its calls and what became of them.
+type push struct {
+	e          *logsExporter
+	st         *pushState
+	retryErr   error
+	permErr    error
+	retry      []event // events of calls that may succeed when retried
+	tooLarge   []invalidRecord
+	failedCall bool // a call failed: gRPC may still read the buffer
 }
 
-// sendGroup encodes a group into requests of at most max_request_bytes and
-// sends them one after another.
-func (e *logsExporter) sendGroup(ctx context.Context, g *group) groupResult {
-	var res groupResult
-	ge := newGroupEncoder(g, e.headerWire, e.mapping.payload, e.cfg.MaxRequestBytes)
-	for {
-		c, ok := ge.nextChunk()
-		if !ok {
-			break
+// plan sorts groups into the shared call and first writes.
+func (p *push) plan(groups []*group) {
+	st := p.st
+	st.shared, st.firsts = st.shared[:0], st.firsts[:0]
+next:
+	for _, g := range groups {
+		if p.e.settled.has(g.layout) {
+			st.shared = append(st.shared, g)
+			continue
 		}
-		switch err := e.send(ctx, g, c); {
-		case err == nil:
-		case consumererror.IsPermanent(err):
-			res.permErr = errors.Join(res.permErr, err)
-		default:
-			res.retryErr = errors.Join(res.retryErr, err)
-			res.failed = append(res.failed, c.records...)
+		for i := range st.firsts {
+			if st.firsts[i].layout.key == g.layout.key {
+				st.firsts[i].groups = append(st.firsts[i].groups, g)
+				continue next
+			}
+		}
+		st.firsts = append(st.firsts, firstWrite{layout: g.layout, groups: []*group{g}})
+	}
+}
+
+// send writes groups in as few calls as max_request_bytes allows.
+func (p *push) send(ctx context.Context, groups []*group, hints string, kind callKind) {
+	if len(groups) == 0 {
+		return
+	}
+	requests, tooLarge := p.st.writer.pack(groups)
+	p.tooLarge = append(p.tooLarge, tooLarge...)
+	for _, inserts := range requests {
+		p.call(ctx, inserts, hints, kind)
+	}
+}
+
+// call makes one Handle call and settles its outcome. A call rejected
+// permanently that carried several inserts, or shared a call without hints,
+// is sent again one insert at a time with hints, so that only the inserts
+// GreptimeDB refuses on their own are dead-lettered or dropped. GreptimeDB
+// writes the regions of one request independently
+// (src/datanode/src/region_server.rs:516-547, each write spawned: 237-243),
+// so inserts it had applied before the rejection are stored twice.
+func (p *push) call(ctx context.Context, inserts []insert, hints string, kind callKind) {
+	e := p.e
+	f, ok := e.invoke(ctx, p.st, inserts, hints)
+	if ok {
+		e.inserted(ctx, p.st, inserts)
+		if kind == firstCall {
+			for _, in := range inserts {
+				e.settled.add(in.group.layout)
+			}
+		}
+		return
+	}
+	p.failedCall = true
+	switch f.verdict {
+	case verdictRetry, verdictThrottle:
+		p.retryErr = errors.Join(p.retryErr, f.err)
+		for _, in := range inserts {
+			p.retry = append(p.retry, in.events...)
+		}
+	case verdictRefused:
+		p.permErr = errors.Join(p.permErr, e.refused(ctx, inserts, f))
+	case verdictReject:
+		if len(inserts) == 1 && kind == firstCall {
+			if f.unknownColumns() {
+				// Another first write created the table at the same time;
+				// the retry adds the columns.
+				p.retryErr = errors.Join(p.retryErr, f.cause)
+				p.retry = append(p.retry, inserts[0].events...)
+				return
+			}
+			p.permErr = errors.Join(p.permErr, e.rejected(ctx, &p.st.writer, inserts[0], f))
+			return
+		}
+		e.logger.Warn("GreptimeDB rejected a call; sending its inserts again one at a time "+
+			"(rows of inserts it had already applied are stored twice)",
+			zap.Int("inserts", len(inserts)), zap.Error(f.err))
+		for _, in := range inserts {
+			e.settled.remove(in.group.layout)
+			p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
 		}
 	}
-	e.recordDrops(ctx, drops{invalid: ge.tooLarge}, time.Now())
-	return res
 }
 
-// send writes one chunk with one Handle call. It returns nil, a retryable
-// error, or a permanent one after logging and counting the dropped records.
-func (e *logsExporter) send(ctx context.Context, g *group, c chunk) error {
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsHeader, g.schema.hints)
-	var (
-		resp    greptimev1.GreptimeResponse
-		trailer metadata.MD
-	)
+// invoke sends inserts as one request. It returns the classified failure
+// with ok false when the call fails.
+func (e *logsExporter) invoke(ctx context.Context, st *pushState, inserts []insert, hints string) (f callFailure, ok bool) {
+	st.inserts = st.inserts[:0]
+	for _, in := range inserts {
+		st.inserts = append(st.inserts, in.Insert)
+	}
+	st.request.Reset(e.requestHeader, st.inserts)
+	st.trailer = nil
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
 	start := time.Now()
-	err := e.conn.Invoke(ctx, handleMethod, c.req, &resp, e.codecOpt, grpc.Trailer(&trailer))
+	err := e.conn.Invoke(ctx, wire.HandleMethod, &st.request, &st.response, st.callOpts...)
 	elapsed := time.Since(start).Seconds()
-
 	if err == nil {
-		c.req.release() // gRPC is done with the bytes once the server answered
 		e.authErrorLogged.Store(false)
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeSuccess)
-		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, int64(resp.GetAffectedRows().GetValue()), e.tableAttrs[g.table()])
-		if c.nulled > 0 {
-			e.telemetry.ExporterGreptimeEventsValuesNulled.Add(ctx, int64(c.nulled), e.tableAttrs[g.table()])
-		}
-		if e.catalog != nil {
-			e.catalog.observe(g, c.records, time.Now())
-		}
-		e.logger.Debug("Inserted events",
-			zap.String("table", g.table()), zap.String("type", g.eventType),
-			zap.Int("rows", c.rows), zap.Float64("seconds", elapsed))
-		return nil
+		e.logger.Debug("Inserted events", zap.Int("inserts", len(inserts)),
+			zap.Uint32("rows", st.response.GetAffectedRows().GetValue()), zap.Float64("seconds", elapsed))
+		return callFailure{}, true
 	}
-
-	f := classify(err, trailer, e.cfg.RetryConfig.MaxInterval)
+	f = classify(err, st.trailer, e.cfg.RetryConfig.MaxInterval)
 	if f.verdict == verdictRetry || f.verdict == verdictThrottle {
 		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
-		e.logger.Debug("Insert failed, will retry",
-			zap.String("table", g.table()), zap.String("type", g.eventType), zap.Error(f.err))
-		return f.err
+		e.logger.Debug("Insert failed, will retry", zap.Int("inserts", len(inserts)), zap.Error(f.err))
+	} else {
+		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
 	}
-	e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
-	return e.rejected(ctx, g, c, f)
+	return f, false
 }
 
-// rejected handles a call GreptimeDB refused for good: its records go to the
-// dead-letter table when there is one, or are dropped, logged and counted.
-func (e *logsExporter) rejected(ctx context.Context, g *group, c chunk, f callFailure) error {
-	fields := []zap.Field{
-		zap.String("table", g.table()), zap.String("type", g.eventType),
-		zap.Int("records", len(c.records)), zap.Int("rows", c.rows), zap.Error(f.err),
+// inserted counts the rows of a successful call by table and tells the catalog.
+func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []insert) {
+	st.tables = st.tables[:0]
+next:
+	for _, in := range inserts {
+		table := in.group.layout.table
+		if e.catalog != nil {
+			e.catalog.observe(table, in.group.eventType, in.events, time.Now())
+		}
+		for i := range st.tables {
+			if st.tables[i].table == table {
+				st.tables[i].rows += int64(in.rows)
+				st.tables[i].nulled += int64(in.nulled)
+				continue next
+			}
+		}
+		st.tables = append(st.tables, tableCount{table: table, rows: int64(in.rows), nulled: int64(in.nulled)})
 	}
-	refused := f.verdict == verdictRefused
-	if e.deadLetters != nil && !refused { // with refused credentials, the dead letters would be refused too
-		dlErr := e.writeDeadLetters(ctx, g, c, f)
+	for _, tc := range st.tables {
+		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, tc.rows, e.tableAttrs[tc.table])
+		if tc.nulled > 0 {
+			e.telemetry.ExporterGreptimeEventsValuesNulled.Add(ctx, tc.nulled, e.tableAttrs[tc.table])
+		}
+	}
+}
+
+// rejected handles an insert GreptimeDB refused for good: its records go to
+// the dead-letter table when there is one, or are dropped, logged and counted.
+func (e *logsExporter) rejected(ctx context.Context, w *writer, in insert, f callFailure) error {
+	table, eventType := in.group.layout.table, in.group.eventType
+	fields := []zap.Field{zap.String("table", table), zap.String("type", eventType),
+		zap.Int("records", len(in.events)), zap.Int("rows", in.rows), zap.Error(f.err)}
+	if e.deadLetters != nil {
+		dlErr := e.writeDeadLetters(ctx, w, in, f)
 		if dlErr == nil {
-			e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, int64(len(c.records)), e.tableAttrs[g.table()])
+			e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, int64(len(in.events)), e.tableAttrs[table])
 			e.logger.Warn("GreptimeDB rejected events; wrote them to the dead-letter table",
 				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
 			return nil
 		}
 		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
 	}
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(c.records)), droppedRejected)
-	switch {
-	case !refused:
-		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
-	case e.authErrorLogged.CompareAndSwap(false, true):
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(in.events)), droppedRejected)
+	e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
+	return fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err)
+}
+
+// refused handles a call whose credentials GreptimeDB refused: its records
+// are dropped and counted, never dead-lettered (that write would be refused
+// too), and the failure is logged once until a call succeeds again.
+func (e *logsExporter) refused(ctx context.Context, inserts []insert, f callFailure) error {
+	records := 0
+	for _, in := range inserts {
+		records += len(in.events)
+	}
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(records), droppedRejected)
+	fields := []zap.Field{zap.Int("records", records), zap.Error(f.err)}
+	if e.authErrorLogged.CompareAndSwap(false, true) {
 		// Every batch fails the same way until the credentials are fixed:
 		// say it once, clearly, and count the rest.
 		e.logger.Error("GreptimeDB refused the exporter's credentials; every event is dropped until "+
 			"\"username\" and \"password\" are fixed (further failures are logged at debug level)",
 			append(fields, zap.String("username", e.cfg.Username), zap.String("database", e.cfg.Database))...)
-	default:
+	} else {
 		e.logger.Debug("GreptimeDB refused the exporter's credentials; dropping events", fields...)
 	}
-	return fmt.Errorf("insert into %q (type %q): %w", g.table(), g.eventType, f.err)
+	return fmt.Errorf("GreptimeDB refused the credentials: %w", f.err)
 }
 
 // recordDrops counts and logs the records of a batch that belong to no
@@ -298,7 +437,7 @@ func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) 
 		dlErr := e.writeInvalid(ctx, d.invalid, now)
 		if dlErr == nil {
 			for _, r := range d.invalid {
-				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.schemaOf(r.eventType).table])
+				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.layoutOf(r.eventType).table])
 			}
 			e.logger.Warn("Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
 				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
@@ -308,6 +447,32 @@ func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) 
 	}
 	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), droppedInvalid)
 	e.logger.Warn("Dropped records that cannot be stored (type and error of the first)", fields...)
+}
+
+// settledLayouts are the layouts this exporter has written: their tables
+// exist with their columns, so their inserts share calls.
+type settledLayouts struct {
+	mu   sync.RWMutex
+	keys map[string]struct{}
+}
+
+func (s *settledLayouts) has(l *layout) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.keys[l.key]
+	return ok
+}
+
+func (s *settledLayouts) add(l *layout) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[l.key] = struct{}{}
+}
+
+func (s *settledLayouts) remove(l *layout) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.keys, l.key)
 }
 
 // Metric attribute options, made once: attribute sets allocate.

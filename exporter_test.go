@@ -2,9 +2,6 @@ package greptimeeventsexporter
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,68 +9,22 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
-	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
-	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
 )
 
-// harness is an exporter built by the factory, dialling a greptimetest server
-// over loopback, with its logs and telemetry observed.
-type harness struct {
-	srv  *greptimetest.Server
-	exp  exporter.Logs
-	logs *observer.ObservedLogs
-	tel  *componenttest.Telemetry
-}
-
-// newHarness starts a server and an exporter. The exporter's queue is off
-// and retries are off unless configure turns them on, so errors surface.
-func newHarness(t *testing.T, srvCfg greptimetest.Config, configure func(*Config)) *harness {
-	t.Helper()
-	srv, err := greptimetest.Start(srvCfg)
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = srv.Addr()
-	cfg.ClientConfig.TLS.Insecure = true
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.Enabled = false
-	if configure != nil {
-		configure(cfg)
-	}
-	require.NoError(t, cfg.Validate())
-
-	h := &harness{srv: srv, tel: componenttest.NewTelemetry()}
-	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
-	core, logs := observer.New(zapcore.DebugLevel)
-	h.logs = logs
-	set := metadatatest.NewSettings(h.tel)
-	set.Logger = zap.New(core)
-
-	h.exp, err = NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, h.exp.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, h.exp.Shutdown(context.Background())) })
-	return h
-}
+// The hints of a layout's first write with the default table options.
+var defaultHints = map[string]string{"ttl": "90d", "append_mode": "true", "compaction.twcs.time_window": "1d"}
 
 func TestExportRowsSchemasHintsAndAuth(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, func(cfg *Config) {
+	h := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, configure: func(cfg *Config) {
 		cfg.Username = "exporter"
 		cfg.Password = "s3cret"
 		cfg.Events = map[string]EventConfig{
@@ -82,12 +33,11 @@ func TestExportRowsSchemasHintsAndAuth(t *testing.T) {
 				{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
 			}},
 		}
-	})
+	}})
 
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), goldenLogs()))
 
 	assert.ElementsMatch(t, []string{"events", "logins"}, h.srv.Tables("public"))
-
 	logins, ok := h.srv.Table("public", "logins")
 	require.True(t, ok)
 	assert.Equal(t, []greptimetest.Column{
@@ -108,24 +58,48 @@ func TestExportRowsSchemasHintsAndAuth(t *testing.T) {
 		{"type": "user.login", "timestamp": int64(1_764_158_400_000_000_001), "user_id": "bob", "latency_ms": 13.5,
 			"payload": map[string]any{"body": map[string]any{"latency_ms": 13.5, "method": "password"}, "attributes": map[string]any{"user.id": "bob", "success": false}}},
 	}, logins.Rows)
-
 	events, ok := h.srv.Table("public", "events")
 	require.True(t, ok)
 	assert.Equal(t, map[string]int{"session.expired": 1, "order.placed": 1, "log": 1}, countByType(events))
 
-	calls := h.srv.Calls()
-	require.Len(t, calls, 4, "one call per (table, type)")
-	for _, c := range calls {
+	for _, c := range h.srv.Calls() {
 		assert.Equal(t, codes.OK, c.Code, c.Message)
 		assert.Equal(t, "public", c.DB)
 		assert.Equal(t, "exporter", c.User)
-		assert.Equal(t, map[string]string{"ttl": "90d", "append_mode": "true", "compaction.twcs.time_window": "1d"}, c.Hints)
-		assert.Len(t, c.Inserts, 1)
 	}
+	assertRowsInserted(t, h.tel, counts{"events": 3, "logins": 2})
+	assert.Equal(t, map[string]uint64{"success": uint64(len(h.srv.Calls()))}, callCounts(t, h.tel))
+}
 
-	assert.Equal(t, map[string]int64{"events": 3, "logins": 2}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_rows_inserted", "table"))
-	insertDurations := histogramCounts(t, h.tel, "otelcol_exporter_greptime_events_insert_duration")
-	assert.Equal(t, map[string]uint64{"success": 4}, insertDurations)
+func TestFirstWritesGoAloneThenOneCallPerPush(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
+	}})
+
+	// The first push writes each layout in a call of its own, with its hints.
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B", "A2", "C")))
+	calls := h.srv.Calls()
+	require.Len(t, calls, 3, "a call per (table, columns) layout")
+	var tables []string
+	for _, c := range calls {
+		tables = append(tables, c.Tables()...)
+		assert.Equal(t, defaultHints, c.Hints)
+	}
+	assert.Equal(t, []string{"events", "events", "table_B", "table_C"}, tables, "types of one layout share its first call")
+
+	// Every later push is one call, without table options.
+	for range 3 {
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B", "A2", "C", "B")))
+	}
+	calls = h.srv.Calls()[3:]
+	require.Len(t, calls, 3, "one call per push")
+	for _, c := range calls {
+		assert.Equal(t, []string{"events", "table_B", "events", "table_C"}, c.Tables())
+		assert.Equal(t, map[string]string{"auto_create_table": "false"}, c.Hints)
+		assert.Equal(t, 5, c.RowCount())
+	}
+	assert.Equal(t, 2+3*2, h.srv.RowCount("public", "events"))
+	assert.Equal(t, 1+3*2, h.srv.RowCount("public", "table_B"))
 }
 
 func TestRetryableErrorsAreRetriedAndLandOnce(t *testing.T) {
@@ -134,17 +108,14 @@ func TestRetryableErrorsAreRetriedAndLandOnce(t *testing.T) {
 		fault greptimetest.Fault
 	}{
 		{name: "unavailable", fault: greptimetest.Fault{Code: codes.Unavailable, Message: "frontend restarting"}},
-		{name: "storage unavailable", fault: greptimetest.Fault{Code: codes.Unavailable, Status: greptimetest.StatusStorageUnavailable, Message: "object store unreachable"}},
-		{name: "rate limited", fault: greptimetest.Fault{Code: codes.ResourceExhausted, Status: greptimetest.StatusRateLimited, Message: "rate limited"}},
-		{name: "internal", fault: greptimetest.Fault{Code: codes.Internal, Status: greptimetest.StatusInternal, Message: "Internal error: 1003"}},
+		{name: "storage unavailable", fault: greptimetest.Fault{Status: greptimetest.StatusStorageUnavailable, Message: "object store unreachable"}},
+		{name: "rate limited", fault: greptimetest.Fault{Status: greptimetest.StatusRateLimited, Message: "rate limited"}},
+		{name: "region not found during migration", fault: greptimetest.Fault{Status: greptimetest.StatusRegionNotFound, Message: "RegionId 4398046511104(1024, 0) not found"}},
+		{name: "internal", fault: greptimetest.Fault{Status: greptimetest.StatusInternal}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
-				cfg.RetryConfig.Enabled = true
-				cfg.RetryConfig.InitialInterval = time.Millisecond
-				cfg.RetryConfig.MaxInterval = 5 * time.Millisecond // also the throttle pause
-			})
+			h := newHarness(t, setup{configure: withFastRetries})
 			h.srv.FailNextWith(2, tt.fault)
 
 			require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "a", "a")))
@@ -152,44 +123,37 @@ func TestRetryableErrorsAreRetriedAndLandOnce(t *testing.T) {
 			assert.Equal(t, 3, h.srv.RowCount("public", "events"))
 			calls := h.srv.Calls()
 			require.Len(t, calls, 3)
-			assert.Equal(t, tt.fault.Code, calls[0].Code)
-			assert.Equal(t, tt.fault.Code, calls[1].Code)
+			assert.NotEqual(t, codes.OK, calls[0].Code)
+			assert.NotEqual(t, codes.OK, calls[1].Code)
 			assert.Equal(t, codes.OK, calls[2].Code)
-			assert.Equal(t, map[string]uint64{"retryable": 2, "success": 1}, histogramCounts(t, h.tel, "otelcol_exporter_greptime_events_insert_duration"))
+			assert.Equal(t, map[string]uint64{"retryable": 2, "success": 1}, callCounts(t, h.tel))
 		})
 	}
 }
 
+// withFastRetries turns retries on with intervals short enough for a test.
+func withFastRetries(cfg *Config) {
+	cfg.RetryConfig.Enabled = true
+	cfg.RetryConfig.InitialInterval = time.Millisecond
+	cfg.RetryConfig.MaxInterval = 5 * time.Millisecond // also the throttle pause
+}
+
 func TestPermanentErrorOnOneTableLeavesTheOthers(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
-		cfg.RetryConfig.Enabled = true
-		cfg.RetryConfig.InitialInterval = time.Millisecond
-	})
+		withFastRetries(cfg)
+	}})
 	h.srv.RejectTable("table_B", codes.InvalidArgument, "column payload expect type Json, given: STRING(12)")
-	// One more transient failure, on whichever group is sent first: that
-	// group alone is retried. If it was table_B's, the retry meets the
-	// rejection and the call ends with it; otherwise the call succeeds.
-	h.srv.FailNext(1, codes.Unavailable, "frontend restarting")
 
 	err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B", "A", "C", "B", "C", "A"))
-	if err != nil {
-		assert.True(t, consumererror.IsPermanent(err))
-		assert.Contains(t, err.Error(), `insert into "table_B"`)
-	}
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err))
+	assert.Contains(t, err.Error(), `insert into "table_B"`)
 
 	assert.Equal(t, 3, h.srv.RowCount("public", "events"))
 	assert.Equal(t, 2, h.srv.RowCount("public", "table_C"))
 	assert.Zero(t, h.srv.RowCount("public", "table_B"))
-	okCalls := 0
-	for _, c := range h.srv.Calls() {
-		if c.Code == codes.OK {
-			okCalls++
-		}
-	}
-	assert.Equal(t, 2, okCalls, "each accepted group was written exactly once")
-
-	assert.Equal(t, map[string]int64{"rejected": 2}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
+	assertRecordsDropped(t, h.tel, counts{"rejected": 2})
 	rejected := h.logs.FilterMessage("GreptimeDB rejected events permanently; dropping them").All()
 	require.Len(t, rejected, 1, "logged once")
 	fields := rejected[0].ContextMap()
@@ -199,8 +163,74 @@ func TestPermanentErrorOnOneTableLeavesTheOthers(t *testing.T) {
 	assert.Contains(t, fields["error"], "column payload expect type Json")
 }
 
+func TestRejectedSharedCallIsSentAgainOneInsertAtATime(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}}
+	}})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B"))) // settles both layouts
+	// GreptimeDB writes a request's regions independently: a call can fail
+	// after some of its inserts were stored. Here all were.
+	h.srv.FailNextWith(1, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments, Apply: true,
+		Message: "Invalid request to region 4398046511104(1024, 0), reason: column payload expect type Json"})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "A", "B")))
+
+	calls := h.srv.Calls()[2:]
+	require.Len(t, calls, 3, "the combined call, then each insert alone")
+	assert.Equal(t, []string{"events", "table_B"}, calls[0].Tables())
+	assert.Equal(t, codes.InvalidArgument, calls[0].Code)
+	assert.Equal(t, []string{"events"}, calls[1].Tables())
+	assert.Equal(t, defaultHints, calls[1].Hints, "sent alone as a first write")
+	assert.Equal(t, []string{"table_B"}, calls[2].Tables())
+	assert.Equal(t, 1+2*2, h.srv.RowCount("public", "events"), "the inserts the rejected call had stored land twice")
+	assert.Equal(t, 1+1*2, h.srv.RowCount("public", "table_B"))
+	assertRecordsDropped(t, h.tel, nil)
+	assert.Equal(t, 1, h.logs.FilterMessageSnippet("sending its inserts again one at a time").Len())
+
+	// The layouts are settled again: the next push is one call.
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B")))
+	require.Len(t, h.srv.Calls(), 6)
+}
+
+func TestTableGoneBehindTheExporterComesBackWithItsOptions(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.TTL = 720 * time.Hour
+		withFastRetries(cfg) // while the client reconnects
+	}})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+	// The server comes back empty, as after the table was dropped.
+	h.srv.Stop()
+	h.startServer()
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "a")))
+
+	calls := h.srv.Calls()
+	require.Len(t, calls, 2)
+	assert.Equal(t, codes.InvalidArgument, calls[0].Code, "a shared call creates no table")
+	assert.Contains(t, calls[0].Message, "does not exist, and `auto_create_table` hint is disabled")
+	assert.Equal(t, codes.OK, calls[1].Code)
+	events, ok := h.srv.Table("public", "events")
+	require.True(t, ok)
+	assert.Len(t, events.Rows, 2)
+	assert.Equal(t, "30d", events.Options["ttl"], "created again with its options")
+}
+
+func TestUnknownColumnsOnAFirstWriteAreRetried(t *testing.T) {
+	// Another collector created the table with other columns at the same
+	// moment: GreptimeDB refuses the columns it lacks until the next insert
+	// adds them.
+	h := newHarness(t, setup{configure: withFastRetries})
+	h.srv.FailNextWith(1, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments,
+		Message: `Invalid request to region 4398046511104(1024, 0), reason: unknown columns: ["user_id"]`})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "a")))
+
+	assert.Equal(t, 2, h.srv.RowCount("public", "events"))
+	assertRecordsDropped(t, h.tel, nil)
+}
+
 func TestPermanentErrorAloneIsReturnedAsPermanent(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, nil)
+	h := newHarness(t, setup{})
 	h.srv.RejectTable("events", codes.InvalidArgument, "no")
 
 	err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a"))
@@ -210,9 +240,9 @@ func TestPermanentErrorAloneIsReturnedAsPermanent(t *testing.T) {
 }
 
 func TestPartialFailureReturnsOnlyTheFailedRecords(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}}
-	})
+	}})
 	// Every call into table_B fails transiently.
 	h.srv.RejectTable("table_B", codes.Unavailable, "region not ready")
 
@@ -234,61 +264,37 @@ func TestPartialFailureReturnsOnlyTheFailedRecords(t *testing.T) {
 	assert.Equal(t, 2, h.srv.RowCount("public", "events"))
 }
 
-// startExporter starts an exporter with the default queue and retries
-// against endpoint; the test shuts it down.
-func startExporter(t *testing.T, endpoint string, configure func(*Config)) exporter.Logs {
-	t.Helper()
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.ClientConfig.TLS.Insecure = true
-	configure(cfg)
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	return exp
-}
-
-func startServer(t *testing.T) *greptimetest.Server {
-	t.Helper()
-	srv, err := greptimetest.Start(greptimetest.Config{})
-	require.NoError(t, err)
-	t.Cleanup(srv.Stop)
-	return srv
-}
-
 func TestShutdownFlushesTheBatcher(t *testing.T) {
-	srv := startServer(t)
-	exp := startExporter(t, srv.Addr(), func(cfg *Config) {
+	h := newHarness(t, setup{queue: true, configure: func(cfg *Config) {
 		batch := cfg.QueueConfig.Get().Batch.Get()
 		batch.MinSize = 1000
 		batch.FlushTimeout = time.Hour // nothing but shutdown sends these
-	})
+	}})
 
 	for range 5 {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b")))
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b")))
 	}
-	assert.Empty(t, srv.Calls(), "the batcher holds the events")
+	assert.Empty(t, h.srv.Calls(), "the batcher holds the events")
 
-	require.NoError(t, exp.Shutdown(context.Background()))
+	h.shutdown()
 
-	assert.Equal(t, 10, srv.RowCount("public", "events"))
+	assert.Equal(t, 10, h.srv.RowCount("public", "events"))
 }
 
 func TestFullQueueReturnsAnErrorInsteadOfBlocking(t *testing.T) {
 	// Nothing listens: the only consumer keeps retrying its first request.
-	exp := startExporter(t, unusedAddr(t), func(cfg *Config) {
+	h := newHarness(t, setup{queue: true, lateServer: true, configure: func(cfg *Config) {
 		queue := cfg.QueueConfig.Get()
 		queue.QueueSize = 10
 		queue.NumConsumers = 1
 		queue.Batch = configoptional.None[exporterhelper.BatchConfig]()
 		cfg.RetryConfig.InitialInterval = time.Hour
 		cfg.RetryConfig.MaxElapsedTime = 0
-	})
-	defer func() { require.NoError(t, exp.Shutdown(context.Background())) }()
+	}})
 
 	var full error
 	for range 100 {
-		if full = exp.ConsumeLogs(context.Background(), logsOfTypes("a")); full != nil {
+		if full = h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")); full != nil {
 			break
 		}
 	}
@@ -299,10 +305,10 @@ func TestFullQueueReturnsAnErrorInsteadOfBlocking(t *testing.T) {
 
 func TestCredentialsNeverAppearInLogs(t *testing.T) {
 	const password = "pa55-w0rd-never-logged"
-	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "another-password"}}, func(cfg *Config) {
+	h := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "another-password"}}, configure: func(cfg *Config) {
 		cfg.Username = "exporter"
 		cfg.Password = password
-	})
+	}})
 
 	err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a"))
 
@@ -320,12 +326,12 @@ func TestCredentialsNeverAppearInLogs(t *testing.T) {
 }
 
 func TestDropsAreCounted(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Filter.Exclude = []string{"noise"}
 		cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
 			{Name: "n", Source: "attributes.n", Type: ColumnTypeInt64},
 		}}}
-	})
+	}})
 	ld := logsOfTypes("noise", "kept", "noise", "kept")
 	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	records.At(1).SetTimestamp(pcommon.Timestamp(1 << 63)) // beyond year 2262
@@ -334,51 +340,69 @@ func TestDropsAreCounted(t *testing.T) {
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
 
 	assert.Equal(t, 1, h.srv.RowCount("public", "events"))
-	assert.Equal(t, map[string]int64{"filtered": 2, "invalid": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
-	assert.Equal(t, map[string]int64{"events": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_values_nulled", "table"))
+	assertRecordsDropped(t, h.tel, counts{"filtered": 2, "invalid": 1})
+	assertValuesNulled(t, h.tel, counts{"events": 1})
 	assert.Len(t, h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All(), 1)
 }
 
-func TestGroupsAreSentConcurrentlyWithABound(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, nil)
-	h.srv.SetLatency(50 * time.Millisecond)
-	var types []string
-	for i := range 3 * maxConcurrentInserts {
-		types = append(types, fmt.Sprintf("type-%02d", i))
+func TestEachTableGetsItsOwnPolicy(t *testing.T) {
+	yearTTL, appendOff := 8760*time.Hour, false
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{
+			"audit.login":  {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff},
+			"order.placed": {Table: "orders", EventID: &EventIDConfig{Enabled: true}},
+		}
+	}})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("audit.login", "order.placed", "other")))
+
+	want := map[string]map[string]string{
+		"audit":  {"ttl": "365d", "append_mode": "false", "compaction.twcs.time_window": "1d"},
+		"orders": {"ttl": "90d", "append_mode": "false", "merge_mode": "last_row", "compaction.twcs.time_window": "1d"},
+		"events": defaultHints,
 	}
-
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes(types...)))
-
+	for table, hints := range want {
+		tb, ok := h.srv.Table("public", table)
+		require.True(t, ok, table)
+		for k, v := range hints {
+			assert.Equal(t, v, tb.Options[k], "%s: %s", table, k)
+		}
+	}
 	calls := h.srv.Calls()
-	require.Len(t, calls, len(types))
-	peak := peakOverlap(calls)
-	assert.Greater(t, peak, 1, "groups are sent concurrently")
-	assert.LessOrEqual(t, peak, maxConcurrentInserts, "at most maxConcurrentInserts at a time")
-	assert.Equal(t, len(types), h.srv.RowCount("public", "events"))
+	require.Len(t, calls, 3, "each table's first write alone")
+	for _, c := range calls {
+		assert.Equal(t, want[c.Inserts[0].Table], c.Hints, "hints of the call into %s", c.Inserts[0].Table)
+	}
+	orders, _ := h.srv.Table("public", "orders")
+	_, hasID := orders.Column("event_id")
+	assert.True(t, hasID)
+	audit, _ := h.srv.Table("public", "audit")
+	_, hasID = audit.Column("event_id")
+	assert.False(t, hasID)
 }
 
-// peakOverlap is the most calls the server was handling at one time.
-func peakOverlap(calls []greptimetest.Call) int {
-	type edge struct {
-		at    time.Time
-		delta int
-	}
-	var edges []edge
+func TestLargePushesAreSplitAtMaxRequestBytes(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.MaxRequestBytes = 16 << 10
+	}})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("user.login", "order.placed", "deploy.finished", "cache.evicted", "job.failed")))
+	settled, before := len(h.srv.Calls()), h.srv.RowCount("public", "events")
+	ld := benchLogs(500) // five types of 100 records, about 40 KiB each
+	huge := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(7)
+	huge.Body().SetStr(strings.Repeat("x", 32<<10)) // too large for any call
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	calls := h.srv.Calls()[settled:]
+	assert.Greater(t, len(calls), 5, "more calls than the one a push takes")
 	for _, c := range calls {
-		edges = append(edges, edge{c.Time, 1}, edge{c.Time.Add(c.Duration), -1})
+		assert.Equal(t, codes.OK, c.Code)
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].at.Equal(edges[j].at) {
-			return edges[i].delta < edges[j].delta
-		}
-		return edges[i].at.Before(edges[j].at)
-	})
-	peak, cur := 0, 0
-	for _, e := range edges {
-		cur += e.delta
-		peak = max(peak, cur)
-	}
-	return peak
+	assert.Equal(t, before+499, h.srv.RowCount("public", "events"), "every record but the huge one, once")
+	assertRecordsDropped(t, h.tel, counts{"invalid": 1})
+	tooLarge := h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All()
+	require.Len(t, tooLarge, 1)
+	assert.Contains(t, tooLarge[0].ContextMap()["error"], "larger than max_request_bytes")
 }
 
 func countByType(tb greptimetest.Table) map[string]int {
@@ -396,98 +420,4 @@ func withoutExtensions(cols []greptimetest.Column) []greptimetest.Column {
 		out[i] = c
 	}
 	return out
-}
-
-// sumsBy is a counter's total by the value of one attribute; empty while
-// nothing was counted.
-func sumsBy(t *testing.T, tel *componenttest.Telemetry, name, key string) map[string]int64 {
-	t.Helper()
-	sums := map[string]int64{}
-	m, err := tel.GetMetric(name)
-	if err != nil {
-		return sums
-	}
-	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-		v, _ := dp.Attributes.Value(attribute.Key(key))
-		sums[v.AsString()] += dp.Value
-	}
-	return sums
-}
-
-// histogramCounts sums a histogram's observations by its outcome attribute.
-func histogramCounts(t *testing.T, tel *componenttest.Telemetry, name string) map[string]uint64 {
-	t.Helper()
-	m, err := tel.GetMetric(name)
-	require.NoError(t, err)
-	counts := map[string]uint64{}
-	for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
-		outcome, _ := dp.Attributes.Value("outcome")
-		counts[outcome.AsString()] += dp.Count
-	}
-	return counts
-}
-
-// unusedAddr is a loopback address nothing listens on.
-func unusedAddr(t *testing.T) string {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close())
-	return addr
-}
-
-func TestEachTableGetsItsOwnPolicy(t *testing.T) {
-	yearTTL, appendOff := 8760*time.Hour, false
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
-		cfg.Events = map[string]EventConfig{
-			"audit.login":  {Table: "audit", TTL: &yearTTL, AppendMode: &appendOff},
-			"order.placed": {Table: "orders", EventID: &EventIDConfig{Enabled: true}},
-		}
-	})
-
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("audit.login", "order.placed", "other")))
-
-	want := map[string]map[string]string{
-		"audit":  {"ttl": "365d", "append_mode": "false", "compaction.twcs.time_window": "1d"},
-		"orders": {"ttl": "90d", "append_mode": "false", "merge_mode": "last_row", "compaction.twcs.time_window": "1d"},
-		"events": {"ttl": "90d", "append_mode": "true", "compaction.twcs.time_window": "1d"},
-	}
-	for table, hints := range want {
-		tb, ok := h.srv.Table("public", table)
-		require.True(t, ok, table)
-		for k, v := range hints {
-			assert.Equal(t, v, tb.Options[k], "%s: %s", table, k)
-		}
-	}
-	for _, c := range h.srv.Calls() {
-		assert.Equal(t, want[c.Inserts[0].Table], c.Hints, "hints of the call into %s", c.Inserts[0].Table)
-	}
-	orders, _ := h.srv.Table("public", "orders")
-	_, hasID := orders.Column("event_id")
-	assert.True(t, hasID)
-	audit, _ := h.srv.Table("public", "audit")
-	_, hasID = audit.Column("event_id")
-	assert.False(t, hasID)
-}
-
-func TestLargeGroupsAreSplitAtMaxRequestBytes(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
-		cfg.MaxRequestBytes = 16 << 10
-	})
-	ld := benchLogs(500) // five types of 100 records, about 40 KiB each
-	huge := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(7)
-	huge.Body().SetStr(strings.Repeat("x", 32<<10)) // too large for any call
-
-	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
-
-	calls := h.srv.Calls()
-	assert.Greater(t, len(calls), 5, "more than one call per type")
-	for _, c := range calls {
-		assert.Equal(t, codes.OK, c.Code)
-	}
-	assert.Equal(t, 499, h.srv.RowCount("public", "events"), "every record but the huge one, once")
-	assert.Equal(t, map[string]int64{"invalid": 1}, sumsBy(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason"))
-	tooLarge := h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All()
-	require.Len(t, tooLarge, 1)
-	assert.Contains(t, tooLarge[0].ContextMap()["error"], "larger than max_request_bytes")
 }

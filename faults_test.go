@@ -9,16 +9,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/exporter"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
-	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
 )
 
 // The fault matrix: the exporter, with its sending queue and retries on,
@@ -155,101 +151,86 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
-	addr := unusedAddr(t)
-	var srv *greptimetest.Server
+	h := newHarness(t, setup{
+		server:     greptimetest.Config{Users: sc.users},
+		queue:      true,
+		lateServer: true,
+		configure: func(cfg *Config) {
+			cfg.TimeoutConfig.Timeout = faultTimeout
+			cfg.Events = map[string]EventConfig{"audit": {Table: "audit"}}
+			if sc.password != "" {
+				cfg.Username, cfg.Password = "exporter", configopaque.String(sc.password)
+			}
+			batch := cfg.QueueConfig.Get().Batch.Get()
+			batch.MinSize = faultBatchSize
+			batch.FlushTimeout = 20 * time.Millisecond
+			cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+			cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
+			cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
+			if sc.oneAtATime {
+				cfg.QueueConfig.Get().NumConsumers = 1
+			}
+			cfg.EventID.Enabled = sc.eventID
+		},
+	})
 	startServer := func() {
-		var err error
-		srv, err = greptimetest.Start(greptimetest.Config{Addr: addr, Users: sc.users})
-		require.NoError(t, err)
-		t.Cleanup(srv.Stop)
+		h.startServer()
 		if sc.inject != nil {
-			sc.inject(srv)
+			sc.inject(h.srv)
 		}
 	}
 	if !sc.lateServer {
 		startServer()
 	}
 
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = addr
-	cfg.ClientConfig.TLS.Insecure = true
-	cfg.TimeoutConfig.Timeout = faultTimeout
-	cfg.Events = map[string]EventConfig{"audit": {Table: "audit"}}
-	if sc.password != "" {
-		cfg.Username, cfg.Password = "exporter", configopaque.String(sc.password)
-	}
-	batch := cfg.QueueConfig.Get().Batch.Get()
-	batch.MinSize = faultBatchSize
-	batch.FlushTimeout = 20 * time.Millisecond
-	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
-	if sc.oneAtATime {
-		cfg.QueueConfig.Get().NumConsumers = 1
-	}
-	cfg.EventID.Enabled = sc.eventID
-
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	core, logs := observer.New(zapcore.DebugLevel)
-	set := metadatatest.NewSettings(tel)
-	set.Logger = zap.New(core)
-	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	shutdown := func() { require.NoError(t, exp.Shutdown(context.Background())) }
-	defer func() {
-		if exp != nil {
-			shutdown()
-		}
-	}()
-
 	eventTypes := faultEventTypes
 	if sc.oneAtATime {
 		eventTypes = faultEventTypes[:1]
 	}
-	sendNumberedEvents(t, exp, eventTypes)
+	sendNumberedEvents(t, h.exp, eventTypes)
 	if sc.lateServer {
 		startServer()
 	}
 	if sc.whileSending != nil {
-		sc.whileSending(t, srv)
+		sc.whileSending(t, h.srv)
 	}
 
 	// Wait until every event is accounted for: landed or counted as dropped.
-	counted := func() int {
-		drops := sumsBy(t, tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
+	dropped := func() int {
+		if _, err := h.tel.GetMetric("otelcol_exporter_greptime_events_records_dropped"); err != nil {
+			return 0 // nothing dropped yet
+		}
+		drops := counted(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
 		return int(drops["rejected"] + drops["invalid"])
 	}
 	require.Eventually(t, func() bool {
-		return len(landedEvents(srv)) == faultEvents-sc.wantDropped && counted() == sc.wantDropped
+		return len(landedEvents(h.srv)) == faultEvents-sc.wantDropped && dropped() == sc.wantDropped
 	}, 60*time.Second, 10*time.Millisecond, "events still unaccounted for")
-	shutdown()
-	exp = nil
+	h.shutdown()
 
-	landed := landedEvents(srv)
+	landed := landedEvents(h.srv)
 	rows := 0
 	for _, n := range landed {
 		rows += n
 	}
 	out := faultOutcome{
 		fault: sc.name, sent: faultEvents, landed: rows,
-		duplicates: rows - len(landed), dropped: faultEvents - len(landed), countedDrops: counted(),
+		duplicates: rows - len(landed), dropped: faultEvents - len(landed), countedDrops: dropped(),
 	}
 	t.Logf("%+v", out)
 	assert.Equal(t, out.sent, len(landed)+out.countedDrops, "landed + counted drops = sent")
 	assert.Equal(t, out.dropped, out.countedDrops, "every drop is counted")
-	failedCalls := int(histogramCounts(t, tel, "otelcol_exporter_greptime_events_insert_duration")["retryable"])
-	if want := sc.wantDuplicates(srv.Calls(), failedCalls); sc.duplicatesAtMost {
+	failedCalls := int(callCounts(t, h.tel)["retryable"])
+	if want := sc.wantDuplicates(h.srv.Calls(), failedCalls); sc.duplicatesAtMost {
 		assert.LessOrEqual(t, out.duplicates, want, "duplicates are at most the rows of the calls that failed")
 	} else {
 		assert.Equal(t, want, out.duplicates, "duplicates are exactly the rows applied by calls that failed")
 	}
 	if sc.collapsed != nil {
-		assert.Positive(t, sc.collapsed(srv.Calls(), failedCalls), "the fault wrote rows twice; event ids collapsed them")
+		assert.Positive(t, sc.collapsed(h.srv.Calls(), failedCalls), "the fault wrote rows twice; event ids collapsed them")
 	}
 	if sc.password != "" {
-		refused := logs.FilterMessageSnippet("refused the exporter's credentials").FilterLevelExact(zapcore.ErrorLevel).All()
+		refused := h.logs.FilterMessageSnippet("refused the exporter's credentials").FilterLevelExact(zapcore.ErrorLevel).All()
 		assert.Len(t, refused, 1, "refused credentials are logged once, not once per batch")
 		assert.Contains(t, refused[0].Message, `"username" and "password"`)
 	}

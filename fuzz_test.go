@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The fuzz targets feed arbitrary input through the mapping and the wire
@@ -52,7 +54,7 @@ func FuzzMapping(f *testing.F) {
 		f.Add(b)
 	}
 	m := newMapping(fuzzConfig())
-	header := encodeHeader(testHeader)
+	header := wire.EncodeHeader(testHeader)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
 		if err != nil {
@@ -70,7 +72,7 @@ func FuzzRecord(f *testing.F) {
 	f.Add("bad\xffname\x00\n", "key\xfe", "\x80", "\xc3\x28", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64), uint8(200))
 	f.Add("x", "event.name", "k", "v", "b", int64(-1), math.Inf(1), uint64(1<<63), uint8(100))
 	m := newMapping(fuzzConfig())
-	header := encodeHeader(testHeader)
+	header := wire.EncodeHeader(testHeader)
 	f.Fuzz(func(t *testing.T, eventName, attrKey, key, value, body string, i int64, d float64, ts uint64, depth uint8) {
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()
@@ -108,21 +110,28 @@ func FuzzRecord(f *testing.F) {
 	})
 }
 
-// checkMapping maps and encodes ld and checks every request and every drop.
+// checkMapping maps and writes ld and checks every request and every drop.
 func checkMapping(t *testing.T, ld plog.Logs, m *mapping, header []byte, maxBytes int) {
-	groups, dropped := buildGroups(ld, m, exportTime)
-	accounted := dropped.filtered + len(dropped.invalid)
-	for _, g := range groups {
-		ge := newGroupEncoder(g, header, m.payload, maxBytes)
-		for c, ok := ge.nextChunk(); ok; c, ok = ge.nextChunk() {
-			accounted += len(c.records)
-			if len(c.req.bytes()) > maxBytes {
-				t.Fatalf("request of %d bytes exceeds %d", len(c.req.bytes()), maxBytes)
-			}
-			checkRequest(t, c.req.bytes(), c.rows)
-			c.req.release()
+	var (
+		gr grouper
+		w  writer
+	)
+	groups, dropped := gr.group(ld, m, exportTime)
+	w.start(m.payload, maxBytes, header)
+	defer w.finish(true)
+	requests, tooLarge := w.pack(groups)
+	accounted := dropped.filtered + len(dropped.invalid) + len(tooLarge)
+	for _, inserts := range requests {
+		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
+		if len(b) > maxBytes {
+			t.Fatalf("request of %d bytes exceeds %d", len(b), maxBytes)
 		}
-		accounted += len(ge.tooLarge)
+		rows := 0
+		for _, in := range inserts {
+			accounted += len(in.events)
+			rows += in.rows
+		}
+		checkRequest(t, b, rows)
 	}
 	if accounted != ld.LogRecordCount() {
 		t.Fatalf("%d records in, %d sent or dropped", ld.LogRecordCount(), accounted)
@@ -136,16 +145,21 @@ func checkRequest(t *testing.T, b []byte, wantRows int) {
 	if err := proto.Unmarshal(b, &req); err != nil { // fails on invalid UTF-8 in strings too
 		t.Fatalf("request does not decode: %v", err)
 	}
-	ins := req.GetRowInserts().GetInserts()
-	if len(ins) != 1 {
-		t.Fatalf("%d inserts in a request", len(ins))
+	rowCount := 0
+	for _, ins := range req.GetRowInserts().GetInserts() {
+		rowCount += len(ins.GetRows().GetRows())
+		checkInsert(t, ins)
 	}
-	schema := ins[0].GetRows().GetSchema()
-	rows := ins[0].GetRows().GetRows()
-	if len(rows) != wantRows {
-		t.Fatalf("%d rows, want %d", len(rows), wantRows)
+	if rowCount != wantRows {
+		t.Fatalf("%d rows, want %d", rowCount, wantRows)
 	}
-	for _, row := range rows {
+}
+
+// checkInsert checks one insert: rows as long as the schema, values of the
+// column's type, JSON that parses, a time index in every row.
+func checkInsert(t *testing.T, ins *greptimev1.RowInsertRequest) {
+	schema := ins.GetRows().GetSchema()
+	for _, row := range ins.GetRows().GetRows() {
 		if len(row.GetValues()) != len(schema) {
 			t.Fatalf("row of %d values for %d columns", len(row.GetValues()), len(schema))
 		}
@@ -167,26 +181,6 @@ func checkRequest(t *testing.T, b []byte, wantRows int) {
 			t.Fatal("null time index")
 		}
 	}
-}
-
-// FuzzJSON writes arbitrary strings as JSON keys and values.
-func FuzzJSON(f *testing.F) {
-	for _, s := range []string{"", "plain", "\x00\x1f\"\\", "\xff\xfe", "héllo 世界", "\u2028\u2029", "a\xc3"} {
-		f.Add(s, s)
-	}
-	f.Fuzz(func(t *testing.T, key, value string) {
-		v := pcommon.NewValueMap()
-		v.Map().PutStr(key, value)
-		v.Map().PutEmptySlice("list").AppendEmpty().SetStr(value)
-		out := appendJSONValue(nil, v, 0)
-		var decoded map[string]any
-		if err := json.Unmarshal(out, &decoded); err != nil {
-			t.Fatalf("invalid JSON %q: %v", out, err)
-		}
-		if key != "list" && utf8.ValidString(key) && utf8.ValidString(value) && decoded[key] != value {
-			t.Fatalf("%q: got %q, want %q", key, decoded[key], value)
-		}
-	})
 }
 
 // TestFuzzCorpus keeps testdata/fuzz/FuzzMapping, the seed corpus of bad OTLP

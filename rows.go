@@ -4,39 +4,49 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
+// The mapping: a log record becomes an event (type, payload, timestamp,
+// extra columns), events are grouped by (table, type), and each group is
+// written as row inserts (inserts.go). Pure: no gRPC, no logging; the clock
+// comes in as now.
+
 // mapping is the compiled form of the config's event options: how a log
-// record becomes an event, and which table and columns each type gets.
+// record becomes an event, and which layout each type gets.
 type mapping struct {
 	typeAttributes []string
 	defaultType    string
 	payload        PayloadConfig
 	include        map[string]bool // nil keeps every type
 	exclude        map[string]bool
-	types          map[string]*eventSchema
-	fallback       *eventSchema // "*", or the exporter's table without extra columns
+	layouts        map[string]*layout
+	fallback       *layout // "*", or the exporter's table without extra columns
 }
 
-// eventSchema is the table and column layout of one or more event types.
-type eventSchema struct {
+// layout is how the events of a type are written: their table, its columns
+// (the base columns, the event id when enabled, then the extra columns), and
+// the table options GreptimeDB applies when an insert creates the table.
+type layout struct {
 	table   string
-	columns []extraColumn
-	expand  int    // index in columns of the expanding column, or -1
-	hints   string // the x-greptime-hints value of the table's options
-	// eventID, when set, adds the event_id column after the base columns.
+	extra   []extraColumn
+	expand  int // index in extra of the expanding column, or -1
 	eventID *eventIDSpec
-	// schema is the RowInsertRequest schema: the base columns, then columns.
-	schema []*greptimev1.ColumnSchema
-	// tableWire and schemaWire are the table name and schema in wire form.
-	tableWire, schemaWire []byte
+	// hints is the x-greptime-hints value of the table's options.
+	hints string
+	// columns are the Rows.schema, and wire the table name and columns encoded.
+	columns []*greptimev1.ColumnSchema
+	wire    wire.Table
+	// key tells layouts apart: the table and its columns.
+	key string
 }
 
 // extraColumn is a compiled ColumnConfig.
@@ -47,15 +57,6 @@ type extraColumn struct {
 	semantic greptimev1.SemanticType
 }
 
-var columnDataTypes = map[ColumnType]greptimev1.ColumnDataType{
-	ColumnTypeString:    greptimev1.ColumnDataType_STRING,
-	ColumnTypeInt64:     greptimev1.ColumnDataType_INT64,
-	ColumnTypeFloat64:   greptimev1.ColumnDataType_FLOAT64,
-	ColumnTypeBool:      greptimev1.ColumnDataType_BOOLEAN,
-	ColumnTypeTimestamp: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND,
-	ColumnTypeJSON:      greptimev1.ColumnDataType_JSON,
-}
-
 // newMapping compiles a validated config.
 func newMapping(cfg *Config) *mapping {
 	m := &mapping{
@@ -63,80 +64,85 @@ func newMapping(cfg *Config) *mapping {
 		defaultType:    cfg.EventType.Default,
 		payload:        cfg.Payload,
 		exclude:        toSet(cfg.Filter.Exclude),
-		types:          make(map[string]*eventSchema, len(cfg.Events)),
-		fallback:       newEventSchema(cfg.Table, nil, cfg.policyOf(EventConfig{})),
+		layouts:        make(map[string]*layout, len(cfg.Events)),
+		fallback:       newLayout(cfg.Table, nil, cfg.policyOf(EventConfig{})),
 	}
 	if len(cfg.Filter.Include) > 0 {
 		m.include = toSet(cfg.Filter.Include)
 	}
 	for eventType, ec := range cfg.Events {
-		s := newEventSchema(cfg.tableOf(ec), ec.Columns, cfg.policyOf(ec))
+		l := newLayout(cfg.tableOf(ec), ec.Columns, cfg.policyOf(ec))
 		if eventType == wildcardEventType {
-			m.fallback = s
+			m.fallback = l
 		} else {
-			m.types[eventType] = s
+			m.layouts[eventType] = l
 		}
 	}
 	return m
 }
 
-func newEventSchema(table string, cols []ColumnConfig, policy tablePolicy) *eventSchema {
-	compiled := make([]extraColumn, len(cols))
+func newLayout(table string, cols []ColumnConfig, policy tablePolicy) *layout {
+	extra := make([]extraColumn, len(cols))
 	expand := -1
 	for i, c := range cols {
 		src, _ := parseSource(c.Source) // validated
-		compiled[i] = extraColumn{name: c.Name, src: src, typ: c.Type, semantic: greptimev1.SemanticType_FIELD}
-		if compiled[i].typ == "" {
-			compiled[i].typ = ColumnTypeString
+		extra[i] = extraColumn{name: c.Name, src: src, typ: c.Type, semantic: greptimev1.SemanticType_FIELD}
+		if extra[i].typ == "" {
+			extra[i].typ = ColumnTypeString
 		}
 		if c.SemanticType == "tag" {
-			compiled[i].semantic = greptimev1.SemanticType_TAG
+			extra[i].semantic = greptimev1.SemanticType_TAG
 		}
 		if c.Expand {
 			expand = i
 		}
 	}
-	return layoutSchema(table, compiled, expand, policy)
+	return compileLayout(table, extra, expand, policy)
 }
 
-// layoutSchema lays out a table: the base columns, the event id when
+// compileLayout lays out a table: the base columns, the event id when
 // enabled, then the extra columns.
-func layoutSchema(table string, cols []extraColumn, expand int, policy tablePolicy) *eventSchema {
-	s := &eventSchema{table: table, columns: cols, expand: expand, hints: formatHints(policy)}
-	s.schema = []*greptimev1.ColumnSchema{
+func compileLayout(table string, extra []extraColumn, expand int, policy tablePolicy) *layout {
+	l := &layout{table: table, extra: extra, expand: expand, hints: formatHints(policy)}
+	l.columns = []*greptimev1.ColumnSchema{
 		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
 		{ColumnName: columnPayload, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
 		{ColumnName: columnTimestamp, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
 	}
 	if policy.EventID.Enabled {
-		s.eventID = &eventIDSpec{}
+		l.eventID = &eventIDSpec{}
 		if policy.EventID.Source != "" {
 			src, _ := parseSource(policy.EventID.Source) // validated
-			s.eventID.src = &src
+			l.eventID.src = &src
 		}
-		s.schema = append(s.schema, &greptimev1.ColumnSchema{
+		l.columns = append(l.columns, &greptimev1.ColumnSchema{
 			ColumnName: columnEventID, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG,
 		})
 	}
-	for _, col := range cols {
-		s.schema = append(s.schema, &greptimev1.ColumnSchema{
+	for _, col := range extra {
+		l.columns = append(l.columns, &greptimev1.ColumnSchema{
 			ColumnName:   col.name,
 			Datatype:     columnDataTypes[col.typ],
 			SemanticType: col.semantic,
 		})
 	}
-	s.tableWire = encodeTableName(table)
-	s.schemaWire = encodeSchema(s.schema)
-	return s
+	l.wire = wire.EncodeTable(table, l.columns)
+	var key strings.Builder
+	key.WriteString(table)
+	for _, c := range l.columns {
+		fmt.Fprintf(&key, "\x00%s:%d:%d", c.ColumnName, c.Datatype, c.SemanticType)
+	}
+	l.key = key.String()
+	return l
 }
 
-// schemas lists every table layout of the mapping.
-func (m *mapping) schemas() []*eventSchema {
-	all := []*eventSchema{m.fallback}
-	for _, s := range m.types {
-		all = append(all, s)
+// tables lists the tables of the mapping's layouts.
+func (m *mapping) tables() []string {
+	tables := []string{m.fallback.table}
+	for _, l := range m.layouts {
+		tables = append(tables, l.table)
 	}
-	return all
+	return tables
 }
 
 func toSet(list []string) map[string]bool {
@@ -145,6 +151,48 @@ func toSet(list []string) map[string]bool {
 		set[s] = true
 	}
 	return set
+}
+
+// formatHints renders a table policy as the x-greptime-hints value:
+// comma-separated key=value pairs, durations in humantime. A table with
+// event ids is non-append and keeps the last row of each (tags, timestamp).
+func formatHints(p tablePolicy) string {
+	var parts []string
+	if p.TTL > 0 {
+		parts = append(parts, "ttl="+formatHumantime(p.TTL))
+	}
+	if p.EventID.Enabled {
+		parts = append(parts, "append_mode=false", "merge_mode=last_row")
+	} else {
+		parts = append(parts, "append_mode="+strconv.FormatBool(p.AppendMode))
+	}
+	if p.CompactionTimeWindow > 0 {
+		parts = append(parts, "compaction.twcs.time_window="+formatHumantime(p.CompactionTimeWindow))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatHumantime writes d in the duration grammar of Rust's humantime crate
+// ("90d", "1h 30m", "250ms"), which GreptimeDB parses table options with.
+func formatHumantime(d time.Duration) string {
+	units := []struct {
+		name string
+		size time.Duration
+	}{
+		{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
+		{"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", time.Nanosecond},
+	}
+	var parts []string
+	for _, u := range units {
+		if n := d / u.size; n > 0 {
+			parts = append(parts, strconv.FormatInt(int64(n), 10)+u.name)
+			d -= n * u.size
+		}
+	}
+	if len(parts) == 0 {
+		return "0s"
+	}
+	return strings.Join(parts, " ")
 }
 
 // eventType finds a record's type: its EventName, else the first configured
@@ -171,31 +219,30 @@ func (m *mapping) keeps(eventType string) bool {
 	return (m.include == nil || m.include[eventType]) && !m.exclude[eventType]
 }
 
-func (m *mapping) schemaOf(eventType string) *eventSchema {
-	if s, ok := m.types[eventType]; ok {
-		return s
+func (m *mapping) layoutOf(eventType string) *layout {
+	if l, ok := m.layouts[eventType]; ok {
+		return l
 	}
 	return m.fallback
 }
 
-// group holds the events of one (table, type): they become one RowInsertRequest.
-type group struct {
-	eventType string
-	schema    *eventSchema
-	records   []recordRef
-}
-
-// table is the table the group is written to.
-func (g *group) table() string { return g.schema.table }
-
-// recordRef points at a record of the batch, with the position of its
-// resource and scope so a group can rebuild its part of the batch.
-type recordRef struct {
+// event is a record of the batch on its way to a row: the record, its
+// resource and scope with their positions (so a group can rebuild its part
+// of the batch), and its timestamp.
+type event struct {
 	rl        plog.ResourceLogs
 	sl        plog.ScopeLogs
 	lr        plog.LogRecord
 	ri, si    int
 	timestamp int64 // nanoseconds since the epoch
+}
+
+// group holds the events of one (table, type): they become one insert, or
+// several where they exceed max_request_bytes.
+type group struct {
+	eventType string
+	layout    *layout
+	events    []event
 }
 
 // drops describes the records of a batch that belong to no group.
@@ -204,45 +251,39 @@ type drops struct {
 	invalid  []invalidRecord
 }
 
-// invalidRecord is a record that cannot become an event.
+// invalidRecord is a record that cannot be stored as an event.
 type invalidRecord struct {
 	eventType string
 	err       error
-	record    recordRef // its timestamp is 0 when the record's is out of range
-	size      int       // the bytes of its rows, when it was too large for a request
+	event     event // its timestamp is 0 when the record's is out of range
+	size      int   // the bytes of its rows, when they exceed max_request_bytes
 }
 
 var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
 
-// buildGroups groups the events of ld by (table, type), in the order types
-// first appear; records that are filtered out or cannot be events go to drops.
-// now stamps records that carry no timestamp.
-func buildGroups(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
-	return new(grouper).build(ld, m, now)
-}
-
 // grouper holds the buffers grouping reuses from batch to batch: all groups
-// share one array of record references, so grouping allocates nothing per
-// record once the buffers have grown.
+// share one array of events, so grouping allocates nothing per record once
+// the buffers have grown.
 type grouper struct {
 	byType  map[string]int
 	groupOf []int32 // each record's group, -1 if it has none
 	counts  []int
-	refs    []recordRef
+	events  []event
+	groups  []*group
+	spare   []*group // groups of earlier batches, for reuse
 }
 
-var grouperPool = sync.Pool{New: func() any { return new(grouper) }}
-
-// build is buildGroups with the grouper's buffers. The groups are valid
-// until release.
-func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
+// group groups the events of ld by (table, type), in the order types first
+// appear; records that are filtered out or cannot be events go to drops.
+// now stamps records that carry no timestamp. The groups are valid until
+// the grouper's next use or reset.
+func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
 	if gr.byType == nil {
 		gr.byType = map[string]int{}
 	}
-	var (
-		groups  []*group
-		dropped drops
-	)
+	var dropped drops
+	gr.spare = append(gr.spare, gr.groups...)
+	gr.groups = gr.groups[:0]
 	// First pass: each record's group, and the size of every group.
 	gr.groupOf = gr.groupOf[:0]
 	gr.counts = gr.counts[:0]
@@ -257,15 +298,15 @@ func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 				}
 				if _, err := recordTimestamp(lr, now); err != nil {
 					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err,
-						record: recordRef{rl: rl, sl: sl, lr: lr, ri: ri, si: si}})
+						event: event{rl: rl, sl: sl, lr: lr, ri: ri, si: si}})
 					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
 				gi, ok := gr.byType[eventType]
 				if !ok {
-					gi = len(groups)
+					gi = len(gr.groups)
 					gr.byType[eventType] = gi
-					groups = append(groups, &group{eventType: eventType, schema: m.schemaOf(eventType)})
+					gr.groups = append(gr.groups, gr.newGroup(eventType, m.layoutOf(eventType)))
 					gr.counts = append(gr.counts, 0)
 				}
 				gr.counts[gi]++
@@ -275,13 +316,13 @@ func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 	}
 	// Second pass: lay the groups out one after another, in record order.
 	total := len(gr.groupOf) - dropped.filtered - len(dropped.invalid)
-	if cap(gr.refs) < total {
-		gr.refs = make([]recordRef, total)
+	if cap(gr.events) < total {
+		gr.events = make([]event, total)
 	}
-	gr.refs = gr.refs[:total]
+	gr.events = gr.events[:total]
 	offset := 0
-	for gi, g := range groups {
-		g.records = gr.refs[offset : offset : offset+gr.counts[gi]]
+	for gi, g := range gr.groups {
+		g.events = gr.events[offset : offset : offset+gr.counts[gi]]
 		offset += gr.counts[gi]
 	}
 	n := 0
@@ -294,19 +335,33 @@ func (gr *grouper) build(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 					continue
 				}
 				ts, _ := recordTimestamp(lr, now)
-				g := groups[gi]
-				g.records = append(g.records, recordRef{rl: rl, sl: sl, lr: lr, ri: ri, si: si, timestamp: ts})
+				g := gr.groups[gi]
+				g.events = append(g.events, event{rl: rl, sl: sl, lr: lr, ri: ri, si: si, timestamp: ts})
 			}
 		}
 	}
 	clear(gr.byType)
-	return groups, dropped
+	return gr.groups, dropped
 }
 
-// release drops the grouper's references to the batch and returns it to the pool.
-func (gr *grouper) release() {
-	clear(gr.refs)
-	grouperPool.Put(gr)
+// newGroup is a group of an earlier batch, or a new one.
+func (gr *grouper) newGroup(eventType string, l *layout) *group {
+	var g *group
+	if n := len(gr.spare); n > 0 {
+		g, gr.spare = gr.spare[n-1], gr.spare[:n-1]
+	} else {
+		g = new(group)
+	}
+	*g = group{eventType: eventType, layout: l}
+	return g
+}
+
+// reset drops the grouper's references to the batch.
+func (gr *grouper) reset() {
+	clear(gr.events)
+	for _, g := range gr.groups {
+		*g = group{}
+	}
 }
 
 // recordTimestamp is the record's time, else its observed time, else now.
@@ -324,34 +379,34 @@ func recordTimestamp(lr plog.LogRecord, now time.Time) (int64, error) {
 	return int64(ts), nil
 }
 
-// appendRecords copies records into ld, keeping their resource and scope, so
-// the part of a batch that failed can go back for a retry. Records without a
-// timestamp keep the one they were given.
-func appendRecords(ld plog.Logs, records []recordRef) {
+// appendEvents copies the records of events into ld, keeping their resource
+// and scope, so the part of a batch that failed can go back for a retry.
+// Records without a timestamp keep the one they were given.
+func appendEvents(ld plog.Logs, events []event) {
 	var (
 		rl             plog.ResourceLogs
 		sl             plog.ScopeLogs
 		lastRI, lastSI = -1, -1
 	)
-	for _, r := range records {
-		if r.ri != lastRI {
+	for _, ev := range events {
+		if ev.ri != lastRI {
 			rl = ld.ResourceLogs().AppendEmpty()
-			r.rl.Resource().CopyTo(rl.Resource())
-			rl.SetSchemaUrl(r.rl.SchemaUrl())
-			lastRI, lastSI = r.ri, -1
+			ev.rl.Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(ev.rl.SchemaUrl())
+			lastRI, lastSI = ev.ri, -1
 		}
-		if r.si != lastSI {
+		if ev.si != lastSI {
 			sl = rl.ScopeLogs().AppendEmpty()
-			r.sl.Scope().CopyTo(sl.Scope())
-			sl.SetSchemaUrl(r.sl.SchemaUrl())
-			lastSI = r.si
+			ev.sl.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(ev.sl.SchemaUrl())
+			lastSI = ev.si
 		}
 		lr := sl.LogRecords().AppendEmpty()
-		r.lr.CopyTo(lr)
+		ev.lr.CopyTo(lr)
 		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
 			// Keep the export time it was given, so a retry writes the same
 			// timestamp (and event id) as the first attempt.
-			lr.SetObservedTimestamp(pcommon.Timestamp(r.timestamp))
+			lr.SetObservedTimestamp(pcommon.Timestamp(ev.timestamp))
 		}
 	}
 }

@@ -2,7 +2,6 @@ package greptimeeventsexporter
 
 import (
 	"encoding/json"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,10 +15,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-// exportTime stands in for the clock in mapping tests.
-var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+// groupLogs groups ld with cfg's mapping.
+func groupLogs(cfg *Config, ld plog.Logs) ([]*group, drops) {
+	var gr grouper
+	return gr.group(ld, newMapping(cfg), exportTime)
+}
 
 // The reference's test_group_events_by_type: types A, B and C, grouped by type.
 func TestGroupEventsByType(t *testing.T) {
@@ -27,24 +27,28 @@ func TestGroupEventsByType(t *testing.T) {
 	cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
 	ld := logsOfTypes("A", "B", "A", "C", "B", "C", "A")
 
-	groups, dropped := buildGroups(ld, newMapping(cfg), exportTime)
+	groups, dropped := groupLogs(cfg, ld)
 
 	assert.Equal(t, drops{}, dropped)
 	require.Len(t, groups, 3)
 	sizes := map[string]int{}
 	for _, g := range groups {
-		sizes[g.eventType] = len(g.records)
+		sizes[g.eventType] = len(g.events)
 	}
 	assert.Equal(t, map[string]int{"A": 3, "B": 2, "C": 2}, sizes)
 }
 
 // The reference's test_build_row_inserts_request: each group is one
-// RowInsertRequest into its type's table, one row per event.
+// RowInsertRequest into its type's table, one row per event; the groups of
+// a batch travel in one request.
 func TestBuildRowInsertsRequest(t *testing.T) {
 	cfg := defaultConfig()
 	cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
-	groups, _ := buildGroups(logsOfTypes("A", "B", "A", "C", "B", "C", "A"), newMapping(cfg), exportTime)
 
+	m := mapLogs(t, cfg, logsOfTypes("A", "B", "A", "C", "B", "C", "A"))
+
+	require.Len(t, m.requests, 1, "one request for the batch")
+	assert.Equal(t, "public", m.requests[0].GetHeader().GetDbname())
 	tests := []struct {
 		eventType string
 		table     string
@@ -54,15 +58,15 @@ func TestBuildRowInsertsRequest(t *testing.T) {
 		{eventType: "B", table: "table_B", rows: 2},
 		{eventType: "C", table: "table_C", rows: 2},
 	}
-	require.Len(t, groups, len(tests))
+	inserts := m.rowInserts()
+	require.Len(t, inserts, len(tests))
 	for i, tt := range tests {
 		t.Run(tt.eventType, func(t *testing.T) {
-			g := groups[i]
-			require.Equal(t, tt.eventType, g.eventType)
-			req, nulled := encodeForTest(t, g, cfg.Payload)
-			assert.Zero(t, nulled)
+			req := inserts[i]
 			assert.Equal(t, tt.table, req.TableName)
 			assert.Len(t, req.Rows.Rows, tt.rows)
+			assert.Equal(t, tt.rows, m.inserts[0][i].rows)
+			assert.Zero(t, m.inserts[0][i].nulled)
 			assert.Equal(t, []string{"type", "payload", "timestamp"}, columnNames(req.Rows.Schema))
 			for _, row := range req.Rows.Rows {
 				require.Len(t, row.Values, 3)
@@ -129,7 +133,7 @@ func TestFilter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := defaultConfig()
 			cfg.Filter = tt.filter
-			groups, dropped := buildGroups(logsOfTypes("a", "b", "a", "b", "c"), newMapping(cfg), exportTime)
+			groups, dropped := groupLogs(cfg, logsOfTypes("a", "b", "a", "b", "c"))
 			var types []string
 			for _, g := range groups {
 				types = append(types, g.eventType)
@@ -174,14 +178,14 @@ func TestInvalidRecordIsDroppedAlone(t *testing.T) {
 	ld := logsOfTypes("a", "a", "b")
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetTimestamp(pcommon.Timestamp(math.MaxUint64))
 
-	groups, dropped := buildGroups(ld, newMapping(defaultConfig()), exportTime)
+	groups, dropped := groupLogs(defaultConfig(), ld)
 
 	require.Len(t, dropped.invalid, 1)
 	assert.Equal(t, "a", dropped.invalid[0].eventType)
 	assert.ErrorIs(t, dropped.invalid[0].err, errTimestampRange)
 	require.Len(t, groups, 2)
-	assert.Len(t, groups[0].records, 1)
-	assert.Len(t, groups[1].records, 1)
+	assert.Len(t, groups[0].events, 1)
+	assert.Len(t, groups[1].events, 1)
 }
 
 func TestPayload(t *testing.T) {
@@ -199,7 +203,7 @@ func TestPayload(t *testing.T) {
 	lr.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
 	lr.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
 	lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(true))
-	r := &recordRef{rl: rl, sl: sl, lr: lr}
+	ev := &event{rl: rl, sl: sl, lr: lr}
 
 	tests := []struct {
 		name    string
@@ -221,14 +225,14 @@ func TestPayload(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := appendPayload(nil, r, tt.payload)
+			got := appendPayload(nil, ev, tt.payload)
 			assert.Equal(t, tt.want, string(got))
 			assert.True(t, json.Valid(got))
 		})
 	}
 
 	t.Run("empty parts are left out", func(t *testing.T) {
-		empty := &recordRef{rl: plog.NewResourceLogs(), sl: plog.NewScopeLogs(), lr: plog.NewLogRecord()}
+		empty := &event{rl: plog.NewResourceLogs(), sl: plog.NewScopeLogs(), lr: plog.NewLogRecord()}
 		all := PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
 		assert.Equal(t, `{}`, string(appendPayload(nil, empty, all)))
 	})
@@ -251,10 +255,9 @@ func TestExpand(t *testing.T) {
 			require.NoError(t, lr.Attributes().PutEmpty("hosts").FromRaw(hosts))
 		}
 	}
-	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
-	require.Len(t, groups, 1)
-
-	req, nulled := encodeForTest(t, groups[0], cfg.Payload)
+	m := mapLogs(t, cfg, ld)
+	require.Len(t, m.rowInserts(), 1)
+	req, nulled := m.rowInserts()[0], m.inserts[0][0].nulled
 
 	var hosts []any
 	for _, row := range req.Rows.Rows {
@@ -278,10 +281,9 @@ func TestExtraColumnsNullsAreCounted(t *testing.T) {
 	records.AppendEmpty().Attributes().PutInt("n", 1)
 	records.AppendEmpty().Attributes().PutStr("n", "not a number")
 	records.AppendEmpty() // absent: null, not counted
-	groups, _ := buildGroups(ld, newMapping(cfg), exportTime)
-	require.Len(t, groups, 1)
-
-	req, nulled := encodeForTest(t, groups[0], cfg.Payload)
+	m := mapLogs(t, cfg, ld)
+	require.Len(t, m.rowInserts(), 1)
+	req, nulled := m.rowInserts()[0], m.inserts[0][0].nulled
 
 	assert.Equal(t, 1, nulled)
 	var got []any
@@ -308,11 +310,11 @@ func TestGroupLogsKeepResourceAndScope(t *testing.T) {
 			}
 		}
 	}
-	groups, _ := buildGroups(ld, newMapping(defaultConfig()), exportTime)
+	groups, _ := groupLogs(defaultConfig(), ld)
 	require.Len(t, groups, 2)
 
 	got := plog.NewLogs()
-	appendRecords(got, groups[0].records)
+	appendEvents(got, groups[0].events)
 
 	require.Equal(t, 2, got.ResourceLogs().Len())
 	assert.Equal(t, 4, got.LogRecordCount())
@@ -333,15 +335,11 @@ func TestGroupLogsKeepResourceAndScope(t *testing.T) {
 func TestGoldenMapping(t *testing.T) {
 	for name, cfg := range goldenConfigs() {
 		t.Run(name, func(t *testing.T) {
-			groups, dropped := buildGroups(goldenLogs(), newMapping(cfg), exportTime)
-			assert.Equal(t, drops{}, dropped)
+			m := mapLogs(t, cfg, goldenLogs())
+			assert.Equal(t, drops{}, m.dropped)
+			require.Len(t, m.requests, 1)
 
-			var inserts []*greptimev1.RowInsertRequest
-			for _, g := range groups {
-				req, _ := encodeForTest(t, g, cfg.Payload)
-				inserts = append(inserts, req)
-			}
-			got := marshalGolden(t, inserts)
+			got := marshalGolden(t, m.rowInserts())
 
 			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
@@ -353,57 +351,6 @@ func TestGoldenMapping(t *testing.T) {
 			assert.Equal(t, string(want), string(got))
 		})
 	}
-}
-
-// goldenLogs is a batch of realistic events from two services.
-func goldenLogs() plog.Logs {
-	ld := plog.NewLogs()
-	ts := pcommon.Timestamp(1_764_158_400_000_000_000) // 2025-11-26T12:00:00Z
-
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "auth")
-	rl.Resource().Attributes().PutStr("host.name", "auth-1")
-	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("auth/events")
-	for i, user := range []string{"alice", "bob"} {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetEventName("user.login")
-		lr.SetTimestamp(ts + pcommon.Timestamp(i))
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-		lr.Attributes().PutStr("user.id", user)
-		lr.Attributes().PutBool("success", i == 0)
-		body := lr.Body().SetEmptyMap()
-		body.PutDouble("latency_ms", 12.5+float64(i))
-		body.PutStr("method", "password")
-	}
-	lr := sl.LogRecords().AppendEmpty()
-	lr.Attributes().PutStr("event.name", "session.expired")
-	lr.SetObservedTimestamp(ts + 10)
-	lr.Body().SetStr("session ended after 30m")
-	lr.SetTraceID(pcommon.TraceID{0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
-	lr.SetSpanID(pcommon.SpanID{0xbb, 1, 2, 3, 4, 5, 6, 7})
-
-	rl = ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "shop")
-	sl = rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName("shop/orders")
-	sl.Scope().SetVersion("2.0.1")
-	lr = sl.LogRecords().AppendEmpty()
-	lr.SetEventName("order.placed")
-	lr.SetTimestamp(ts + 20)
-	body := lr.Body().SetEmptyMap()
-	body.PutInt("total_cents", 4599)
-	items := body.PutEmptySlice("items")
-	items.AppendEmpty().SetEmptyMap().PutStr("sku", "A-1")
-	items.AppendEmpty().SetEmptyMap().PutStr("sku", "B-2")
-	body.PutEmptyMap("shipping").PutStr("country", "NZ")
-	lr.Attributes().PutEmptyBytes("signature").FromRaw([]byte{0xde, 0xad, 0xbe, 0xef})
-	lr.Attributes().PutDouble("ratio", math.NaN())
-	lr = sl.LogRecords().AppendEmpty()
-	lr.SetTimestamp(ts + 30)
-	lr.Body().SetStr("plain log line with \"quotes\", a tab\tand bad UTF-8 \xff")
-	return ld
 }
 
 // marshalGolden renders row inserts for review: each table with its schema
@@ -462,41 +409,36 @@ func assertValueKind(t *testing.T, col *greptimev1.ColumnSchema, v *greptimev1.V
 	assert.Contains(t, takes, col.Datatype, "value %v of column %q", v, col.ColumnName)
 }
 
-// logsOfTypes is a batch with one record per event type given.
-func logsOfTypes(types ...string) plog.Logs {
-	ld := plog.NewLogs()
-	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for i, eventType := range types {
-		lr := records.AppendEmpty()
-		lr.SetEventName(eventType)
-		lr.SetTimestamp(pcommon.Timestamp(1_700_000_000_000_000_000 + i))
-		lr.Body().SetStr(eventType + " happened")
+func TestFormatHints(t *testing.T) {
+	tests := []struct {
+		name string
+		opts tablePolicy
+		want string
+	}{
+		{name: "defaults", opts: defaultConfig().policyOf(EventConfig{}), want: "ttl=90d, append_mode=true, compaction.twcs.time_window=1d"},
+		{name: "no ttl, no window", opts: tablePolicy{TableOptions: TableOptions{AppendMode: false}}, want: "append_mode=false"},
+		{name: "mixed units", opts: tablePolicy{TableOptions: TableOptions{TTL: 36*time.Hour + 90*time.Second, AppendMode: true, CompactionTimeWindow: 2*time.Hour + 250*time.Millisecond}},
+			want: "ttl=1d 12h 1m 30s, append_mode=true, compaction.twcs.time_window=2h 250ms"},
+		{name: "event ids make the table keep the last row", opts: tablePolicy{TableOptions: TableOptions{TTL: 24 * time.Hour, AppendMode: true}, EventID: EventIDConfig{Enabled: true}},
+			want: "ttl=1d, append_mode=false, merge_mode=last_row"},
 	}
-	return ld
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, formatHints(tt.opts))
+		})
+	}
 }
 
-func columnNames(schema []*greptimev1.ColumnSchema) []string {
-	names := make([]string, len(schema))
-	for i, c := range schema {
-		names[i] = c.ColumnName
+func TestFormatHumantime(t *testing.T) {
+	tests := map[time.Duration]string{
+		0:                          "0s",
+		time.Nanosecond:            "1ns",
+		1500 * time.Microsecond:    "1ms 500us",
+		time.Minute:                "1m",
+		2160 * time.Hour:           "90d",
+		25*time.Hour + time.Second: "1d 1h 1s",
 	}
-	return names
-}
-
-// cellOf is a proto value as a plain Go value, nil for null.
-func cellOf(v *greptimev1.Value) any {
-	switch d := v.GetValueData().(type) {
-	case *greptimev1.Value_StringValue:
-		return d.StringValue
-	case *greptimev1.Value_I64Value:
-		return d.I64Value
-	case *greptimev1.Value_F64Value:
-		return d.F64Value
-	case *greptimev1.Value_BoolValue:
-		return d.BoolValue
-	case *greptimev1.Value_TimestampNanosecondValue:
-		return d.TimestampNanosecondValue
-	default:
-		return nil
+	for d, want := range tests {
+		assert.Equal(t, want, formatHumantime(d), d.String())
 	}
 }

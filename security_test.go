@@ -136,10 +136,10 @@ func TestTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, greptimetest.Config{TLS: pki.serverTLS(tt.mutualTLS)}, func(cfg *Config) {
+			h := newHarness(t, setup{server: greptimetest.Config{TLS: pki.serverTLS(tt.mutualTLS)}, configure: func(cfg *Config) {
 				cfg.TimeoutConfig.Timeout = 5 * time.Second
 				tt.configure(cfg)
-			})
+			}})
 
 			err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b"))
 
@@ -169,10 +169,10 @@ func TestBasicAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, greptimetest.Config{Users: users}, func(cfg *Config) {
+			h := newHarness(t, setup{server: greptimetest.Config{Users: users}, configure: func(cfg *Config) {
 				cfg.Username = tt.username
 				cfg.Password = configopaque.String(tt.password)
-			})
+			}})
 
 			err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "a"))
 
@@ -199,25 +199,25 @@ func TestBasicAuth(t *testing.T) {
 func TestCredentialsTravelOnlyInTheRequestHeader(t *testing.T) {
 	// A gRPC "authorization" header is for proxies; GreptimeDB reads the
 	// request header only, so the exporter's credentials go there.
-	h := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, func(cfg *Config) {
+	h := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, configure: func(cfg *Config) {
 		cfg.Username = "exporter"
 		cfg.Password = "s3cret"
-	})
+	}})
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
 	assert.Equal(t, 1, h.srv.RowCount("public", "events"))
 
-	h2 := newHarness(t, greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, func(cfg *Config) {
+	h2 := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}}, configure: func(cfg *Config) {
 		cfg.ClientConfig.Headers.Set("authorization", "Basic ZXhwb3J0ZXI6czNjcmV0") // exporter:s3cret
-	})
+	}})
 	err := h2.exp.ConsumeLogs(context.Background(), logsOfTypes("a"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Not found http or grpc authorization header")
 }
 
 func TestEventDataCannotChooseATable(t *testing.T) {
-	h := newHarness(t, greptimetest.Config{}, func(cfg *Config) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{"deploy": {Table: "deploys"}}
-	})
+	}})
 	// Event types that look like tables, paths or SQL all land in the
 	// exporter's table: only the configuration names tables.
 	ld := logsOfTypes("deploys", "../../system", "events; DROP TABLE deploys", "greptime.public.secret", "deploy")

@@ -1,10 +1,11 @@
-package greptimeeventsexporter
+package jsonenc
 
 import (
 	"encoding/json"
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,7 +52,7 @@ func TestAppendJSONValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := appendJSONValue(nil, tt.value(), 0)
+			got := AppendValue(nil, tt.value(), 0)
 			assert.Equal(t, tt.want, string(got))
 			assert.True(t, json.Valid(got), "output must be valid JSON")
 		})
@@ -61,7 +62,7 @@ func TestAppendJSONValue(t *testing.T) {
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{"", "abc", "\x00\x7f", "tab\tnew\nline", `"quoted" \back\`, "日本語", "\u2028\u2029", "emoji 🎉"} {
 		var decoded string
-		require.NoError(t, json.Unmarshal(appendJSONString(nil, s), &decoded))
+		require.NoError(t, json.Unmarshal(AppendString(nil, s), &decoded))
 		assert.Equal(t, s, decoded)
 	}
 }
@@ -79,11 +80,11 @@ func TestAppendJSONDepthIsBounded(t *testing.T) {
 	}
 
 	for _, deep := range []pcommon.Value{v, s} {
-		got := appendJSONValue(nil, deep, 0)
+		got := AppendValue(nil, deep, 0)
 
 		require.True(t, json.Valid(got))
-		assert.Equal(t, maxJSONDepth, strings.Count(string(got), "{")+strings.Count(string(got), "["))
-		assert.Contains(t, string(got), depthMarker)
+		assert.Equal(t, MaxDepth, strings.Count(string(got), "{")+strings.Count(string(got), "["))
+		assert.Contains(t, string(got), DepthMarker)
 	}
 }
 
@@ -110,4 +111,42 @@ func TestNeedsEscape(t *testing.T) {
 			}
 		}
 	}
+}
+
+// benchStrings are the keys and values of a typical event: short keys, a
+// sentence, an address, a user agent.
+var benchStrings = []string{"message", "user checked out their basket", "status", "ok", "latency_ms", "cached",
+	"client", "ip", "203.0.113.7", "agent", "Mozilla/5.0", "user.id", "user-0042", "http.method", "POST",
+	"http.route", "/api/checkout", "http.status_code", "region", "eu-west-1"}
+
+func BenchmarkAppendString(b *testing.B) {
+	var buf []byte
+	for range b.N {
+		buf = buf[:0]
+		for _, s := range benchStrings {
+			buf = AppendString(buf, s)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(benchStrings)), "ns/string")
+}
+
+// FuzzJSON writes arbitrary strings as JSON keys and values: the output is
+// always valid JSON, and valid UTF-8 comes back unchanged.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x00\x1f\"\\", "\xff\xfe", "héllo 世界", "\u2028\u2029", "a\xc3"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		v := pcommon.NewValueMap()
+		v.Map().PutStr(key, value)
+		v.Map().PutEmptySlice("list").AppendEmpty().SetStr(value)
+		out := AppendValue(nil, v, 0)
+		var decoded map[string]any
+		if err := json.Unmarshal(out, &decoded); err != nil {
+			t.Fatalf("invalid JSON %q: %v", out, err)
+		}
+		if key != "list" && utf8.ValidString(key) && utf8.ValidString(value) && decoded[key] != value {
+			t.Fatalf("%q: got %q, want %q", key, decoded[key], value)
+		}
+	})
 }

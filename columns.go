@@ -1,0 +1,314 @@
+package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
+)
+
+// Extra columns: where a value comes from in a record (a source), and how
+// it becomes a Row value of its column's type.
+
+// sourceKind says which part of a log record an extra column reads.
+type sourceKind int
+
+const (
+	sourceAttribute sourceKind = iota
+	sourceResource
+	sourceBodyKey
+	sourceBody
+	sourceScopeName
+	sourceScopeVersion
+	sourceSeverityText
+	sourceSeverityNumber
+	sourceTraceID
+	sourceSpanID
+	sourceConstant // key is the value itself: not configurable, for the dead-letter columns
+)
+
+// source is a parsed ColumnConfig.Source.
+type source struct {
+	kind sourceKind
+	key  string // for attributes.<key>, resource.<key> and body.<key>
+}
+
+var fixedSources = map[string]sourceKind{
+	"body":            sourceBody,
+	"scope.name":      sourceScopeName,
+	"scope.version":   sourceScopeVersion,
+	"severity_text":   sourceSeverityText,
+	"severity_number": sourceSeverityNumber,
+	"trace_id":        sourceTraceID,
+	"span_id":         sourceSpanID,
+}
+
+var keyedSources = map[string]sourceKind{
+	"attributes": sourceAttribute,
+	"resource":   sourceResource,
+	"body":       sourceBodyKey,
+}
+
+func parseSource(s string) (source, error) {
+	if kind, ok := fixedSources[s]; ok {
+		return source{kind: kind}, nil
+	}
+	prefix, key, found := strings.Cut(s, ".")
+	if kind, ok := keyedSources[prefix]; ok && found && key != "" {
+		return source{kind: kind, key: key}, nil
+	}
+	if s == "" {
+		return source{}, errors.New("must not be empty")
+	}
+	return source{}, fmt.Errorf("%q is unknown (attributes.<key>, resource.<key>, body.<key>, body, scope.name, scope.version, severity_text, severity_number, trace_id, span_id)", s)
+}
+
+// columnDataTypes are the GreptimeDB types of the extra-column types.
+var columnDataTypes = map[ColumnType]greptimev1.ColumnDataType{
+	ColumnTypeString:    greptimev1.ColumnDataType_STRING,
+	ColumnTypeInt64:     greptimev1.ColumnDataType_INT64,
+	ColumnTypeFloat64:   greptimev1.ColumnDataType_FLOAT64,
+	ColumnTypeBool:      greptimev1.ColumnDataType_BOOLEAN,
+	ColumnTypeTimestamp: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND,
+	ColumnTypeJSON:      greptimev1.ColumnDataType_JSON,
+}
+
+// valueKind says what a value read from a record holds.
+type valueKind uint8
+
+const (
+	valueAbsent valueKind = iota
+	valuePdata            // an attribute, resource attribute or body value
+	valueString           // a string record field (scope name, severity text, a constant)
+	valueInt              // an integer record field (severity number)
+	valueID               // a trace or span id, written as hex
+)
+
+// sourceValue is what an extra column's source reads from a record.
+type sourceValue struct {
+	kind  valueKind
+	v     pcommon.Value
+	s     string
+	i     int64
+	id    [16]byte
+	idLen int // bytes of id in use: 16 for a trace id, 8 for a span id
+}
+
+// read reads src from an event's record.
+func (src source) read(ev *event) sourceValue {
+	var (
+		v  pcommon.Value
+		ok bool
+	)
+	switch src.kind {
+	case sourceAttribute:
+		v, ok = ev.lr.Attributes().Get(src.key)
+	case sourceResource:
+		v, ok = ev.rl.Resource().Attributes().Get(src.key)
+	case sourceBodyKey:
+		if body := ev.lr.Body(); body.Type() == pcommon.ValueTypeMap {
+			v, ok = body.Map().Get(src.key)
+		}
+	case sourceBody:
+		v, ok = ev.lr.Body(), true
+	case sourceScopeName:
+		return stringValue(ev.sl.Scope().Name())
+	case sourceScopeVersion:
+		return stringValue(ev.sl.Scope().Version())
+	case sourceSeverityText:
+		return stringValue(ev.lr.SeverityText())
+	case sourceConstant:
+		return stringValue(src.key)
+	case sourceSeverityNumber:
+		if n := ev.lr.SeverityNumber(); n != 0 {
+			return sourceValue{kind: valueInt, i: int64(n)}
+		}
+	case sourceTraceID:
+		if id := ev.lr.TraceID(); !id.IsEmpty() {
+			f := sourceValue{kind: valueID, idLen: len(id)}
+			copy(f.id[:], id[:])
+			return f
+		}
+	case sourceSpanID:
+		if id := ev.lr.SpanID(); !id.IsEmpty() {
+			f := sourceValue{kind: valueID, idLen: len(id)}
+			copy(f.id[:], id[:])
+			return f
+		}
+	}
+	if !ok || v.Type() == pcommon.ValueTypeEmpty {
+		return sourceValue{}
+	}
+	return sourceValue{kind: valuePdata, v: v}
+}
+
+func stringValue(s string) sourceValue {
+	if s == "" {
+		return sourceValue{}
+	}
+	return sourceValue{kind: valueString, s: s}
+}
+
+// appendCell appends f converted to typ as a Row value, where that loses
+// nothing: ints to floats, any scalar to a string, maps and slices to JSON
+// text for string and json columns, strings that spell a number, bool or
+// RFC 3339 time. Anything else is written as null with ok false, so the
+// caller can count it; an absent value is null with ok true. A json column
+// holds the value as JSON: a string becomes a JSON string. text is scratch
+// space for the conversions that make text; it is returned grown.
+func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []byte, ok bool) {
+	if f.kind == valueAbsent {
+		return wire.AppendNull(b), text, true
+	}
+	if f.kind == valueID {
+		switch typ {
+		case ColumnTypeString:
+			return textCell(b, appendHex(text[:0], f.id[:f.idLen]))
+		case ColumnTypeJSON:
+			return textCell(b, append(appendHex(append(text[:0], '"'), f.id[:f.idLen]), '"'))
+		}
+		return wire.AppendNull(b), text, false
+	}
+	vt := f.valueType()
+	switch typ {
+	case ColumnTypeJSON:
+		switch vt {
+		case pcommon.ValueTypeStr:
+			return textCell(b, jsonenc.AppendString(text[:0], f.s))
+		case pcommon.ValueTypeInt:
+			return textCell(b, strconv.AppendInt(text[:0], f.i, 10))
+		}
+		return textCell(b, jsonenc.AppendValue(text[:0], f.v, 0))
+	case ColumnTypeString:
+		if vt == pcommon.ValueTypeStr && utf8.ValidString(f.s) {
+			return wire.AppendString(b, f.s), text, true // no copy of the text
+		}
+		text, _ = appendText(text[:0], f)
+		return textCell(b, text)
+	case ColumnTypeInt64:
+		switch vt {
+		case pcommon.ValueTypeInt:
+			return wire.AppendInt64(b, f.i), text, true
+		case pcommon.ValueTypeDouble:
+			if d := f.v.Double(); d == math.Trunc(d) && d >= math.MinInt64 && d < math.MaxInt64 {
+				return wire.AppendInt64(b, int64(d)), text, true
+			}
+		case pcommon.ValueTypeStr:
+			if i, err := strconv.ParseInt(f.s, 10, 64); err == nil {
+				return wire.AppendInt64(b, i), text, true
+			}
+		}
+	case ColumnTypeFloat64:
+		switch vt {
+		case pcommon.ValueTypeDouble:
+			return wire.AppendFloat64(b, f.v.Double()), text, true
+		case pcommon.ValueTypeInt:
+			return wire.AppendFloat64(b, float64(f.i)), text, true
+		case pcommon.ValueTypeStr:
+			if d, err := strconv.ParseFloat(f.s, 64); err == nil {
+				return wire.AppendFloat64(b, d), text, true
+			}
+		}
+	case ColumnTypeBool:
+		switch {
+		case vt == pcommon.ValueTypeBool:
+			return wire.AppendBool(b, f.v.Bool()), text, true
+		case vt == pcommon.ValueTypeStr && (f.s == "true" || f.s == "false"):
+			return wire.AppendBool(b, f.s == "true"), text, true
+		}
+	case ColumnTypeTimestamp:
+		switch vt {
+		case pcommon.ValueTypeInt:
+			return wire.AppendTimestamp(b, f.i), text, true
+		case pcommon.ValueTypeStr:
+			// GreptimeDB's nanosecond timestamps are int64: years 1678 to 2261 whole.
+			if t, err := time.Parse(time.RFC3339Nano, f.s); err == nil && t.Year() >= 1678 && t.Year() <= 2261 {
+				return wire.AppendTimestamp(b, t.UnixNano()), text, true
+			}
+		}
+	}
+	return wire.AppendNull(b), text, false
+}
+
+// valueType is the pdata type of a value that is not an id, with its
+// string or integer moved to s or i.
+func (f *sourceValue) valueType() pcommon.ValueType {
+	switch f.kind {
+	case valueInt:
+		return pcommon.ValueTypeInt
+	case valuePdata:
+		vt := f.v.Type()
+		switch vt {
+		case pcommon.ValueTypeStr:
+			f.s = f.v.Str()
+		case pcommon.ValueTypeInt:
+			f.i = f.v.Int()
+		}
+		return vt
+	}
+	return pcommon.ValueTypeStr
+}
+
+// appendText appends f as a string column holds it: text as it is (invalid
+// UTF-8 replaced), numbers and bools in Go's notation, bytes in base64,
+// maps and slices as JSON, ids in hex. ok is false for an absent value.
+func appendText(dst []byte, f sourceValue) (out []byte, ok bool) {
+	if f.kind == valueAbsent {
+		return dst, false
+	}
+	if f.kind == valueID {
+		return appendHex(dst, f.id[:f.idLen]), true
+	}
+	switch f.valueType() {
+	case pcommon.ValueTypeStr:
+		return appendValidUTF8(dst, f.s), true
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(dst, f.i, 10), true
+	case pcommon.ValueTypeDouble:
+		return strconv.AppendFloat(dst, f.v.Double(), 'g', -1, 64), true
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(dst, f.v.Bool()), true
+	case pcommon.ValueTypeBytes:
+		return base64.StdEncoding.AppendEncode(dst, f.v.Bytes().AsRaw()), true
+	default: // maps and slices
+		return jsonenc.AppendValue(dst, f.v, 0), true
+	}
+}
+
+// textCell appends text as a string value; text stays the caller's scratch.
+func textCell(b, text []byte) (out, textOut []byte, ok bool) {
+	return wire.AppendStringBytes(b, text), text, true
+}
+
+// appendValidUTF8 appends s with each invalid byte sequence replaced by U+FFFD.
+func appendValidUTF8(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(buf, b []byte) []byte {
+	for _, c := range b {
+		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return buf
+}

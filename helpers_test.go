@@ -1,0 +1,485 @@
+package greptimeeventsexporter
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
+)
+
+// The tests' shared pieces: the harness that starts a server and an
+// exporter, the fixtures, the mapping helper, and the metric assertions.
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// exportTime stands in for the clock in mapping tests.
+var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func defaultConfig() *Config { return createDefaultConfig().(*Config) }
+
+// setup says how a test's server and exporter start.
+type setup struct {
+	// server configures the greptimetest server.
+	server greptimetest.Config
+	// configure changes the exporter's config after the harness's defaults.
+	configure func(*Config)
+	// queue keeps the sending queue and retries of the default config; without
+	// it both are off, so that errors surface from ConsumeLogs.
+	queue bool
+	// lateServer leaves the server to h.startServer, on the address the
+	// exporter already dials.
+	lateServer bool
+}
+
+// harness is an exporter built by the factory, dialling a greptimetest server
+// over loopback, with its logs and telemetry observed.
+type harness struct {
+	t      *testing.T
+	srvCfg greptimetest.Config
+	srv    *greptimetest.Server
+	exp    exporter.Logs
+	logs   *observer.ObservedLogs
+	tel    *componenttest.Telemetry
+	cfg    *Config
+}
+
+// newHarness starts a server (unless late) and an exporter; the test's
+// cleanup shuts both down.
+func newHarness(t *testing.T, s setup) *harness {
+	t.Helper()
+	h := &harness{t: t, srvCfg: s.server, tel: componenttest.NewTelemetry()}
+	if h.srvCfg.Addr == "" {
+		h.srvCfg.Addr = unusedAddr(t)
+	}
+	if !s.lateServer {
+		h.startServer()
+	}
+
+	cfg := defaultConfig()
+	cfg.ClientConfig.Endpoint = h.srvCfg.Addr
+	cfg.ClientConfig.TLS.Insecure = true
+	if !s.queue {
+		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+		cfg.RetryConfig.Enabled = false
+	}
+	if s.configure != nil {
+		s.configure(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	h.cfg = cfg
+
+	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
+	core, logs := observer.New(zapcore.DebugLevel)
+	h.logs = logs
+	set := metadatatest.NewSettings(h.tel)
+	set.Logger = zap.New(core)
+	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	h.exp = exp
+	t.Cleanup(h.shutdown)
+	return h
+}
+
+// startServer starts the server on the harness's address.
+func (h *harness) startServer() {
+	srv, err := greptimetest.Start(h.srvCfg)
+	require.NoError(h.t, err)
+	h.t.Cleanup(srv.Stop)
+	h.srv = srv
+}
+
+// shutdown shuts the exporter down, once.
+func (h *harness) shutdown() {
+	if h.exp != nil {
+		require.NoError(h.t, h.exp.Shutdown(context.Background()))
+		h.exp = nil
+	}
+}
+
+// unusedAddr is a loopback address nothing listens on.
+func unusedAddr(t testing.TB) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close())
+	return addr
+}
+
+// Metric assertions, through the generated metadatatest helpers. A nil or
+// empty want asserts that nothing was counted: the metric does not exist.
+
+type counts = map[string]int64
+
+func assertRecordsDropped(t *testing.T, tel *componenttest.Telemetry, byReason counts) {
+	t.Helper()
+	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_records_dropped", byReason) {
+		metadatatest.AssertEqualExporterGreptimeEventsRecordsDropped(t, tel, points("reason", byReason), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	}
+}
+
+func assertDeadLettered(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
+	t.Helper()
+	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_records_dead_lettered", byTable) {
+		metadatatest.AssertEqualExporterGreptimeEventsRecordsDeadLettered(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	}
+}
+
+func assertRowsInserted(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
+	t.Helper()
+	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_rows_inserted", byTable) {
+		metadatatest.AssertEqualExporterGreptimeEventsRowsInserted(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	}
+}
+
+func assertValuesNulled(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
+	t.Helper()
+	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_values_nulled", byTable) {
+		metadatatest.AssertEqualExporterGreptimeEventsValuesNulled(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	}
+}
+
+// assertAbsent asserts that the metric does not exist when want is empty,
+// and reports whether want has points to compare.
+func assertAbsent(t *testing.T, tel *componenttest.Telemetry, name string, want counts) bool {
+	t.Helper()
+	if len(want) > 0 {
+		return true
+	}
+	_, err := tel.GetMetric(name)
+	require.Error(t, err, "%s was counted", name)
+	return false
+}
+
+// points are counter data points, one per value of key.
+func points(key string, want counts) []metricdata.DataPoint[int64] {
+	var dps []metricdata.DataPoint[int64]
+	for v, n := range want {
+		dps = append(dps, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String(key, v)), Value: n})
+	}
+	return dps
+}
+
+// counted is a counter's total by the value of one attribute; the test
+// fails if the metric does not exist.
+func counted(t *testing.T, tel *componenttest.Telemetry, name, key string) counts {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	require.NoError(t, err)
+	sums := counts{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		v, _ := dp.Attributes.Value(attribute.Key(key))
+		sums[v.AsString()] += dp.Value
+	}
+	return sums
+}
+
+// callCounts is how many calls insert_duration observed, by outcome; the
+// test fails if there were none.
+func callCounts(t *testing.T, tel *componenttest.Telemetry) map[string]uint64 {
+	t.Helper()
+	m, err := tel.GetMetric("otelcol_exporter_greptime_events_insert_duration")
+	require.NoError(t, err)
+	out := map[string]uint64{}
+	for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+		outcome, _ := dp.Attributes.Value("outcome")
+		out[outcome.AsString()] += dp.Count
+	}
+	return out
+}
+
+// mapped is a batch mapped and written as the exporter writes it, with the
+// requests decoded by the generated types.
+type mapped struct {
+	groups   []*group
+	dropped  drops
+	inserts  [][]insert // by request
+	requests []*greptimev1.GreptimeRequest
+	tooLarge []invalidRecord
+}
+
+// testHeader is a request header with credentials.
+var testHeader = &greptimev1.RequestHeader{
+	Dbname: "public",
+	Authorization: &greptimev1.AuthHeader{AuthScheme: &greptimev1.AuthHeader_Basic{
+		Basic: &greptimev1.Basic{Username: "exporter", Password: "s3cret"},
+	}},
+}
+
+// mapLogs groups ld with cfg's mapping, writes every group into requests of
+// at most cfg.MaxRequestBytes, and decodes them; the requests' bytes are
+// checked against the limit.
+func mapLogs(t testing.TB, cfg *Config, ld plog.Logs) mapped {
+	t.Helper()
+	m := newMapping(cfg)
+	var (
+		gr  grouper
+		w   writer
+		out mapped
+	)
+	out.groups, out.dropped = gr.group(ld, m, exportTime)
+	header := wire.EncodeHeader(testHeader)
+	w.start(m.payload, cfg.MaxRequestBytes, header)
+	defer w.finish(true)
+	out.inserts, out.tooLarge = w.pack(out.groups)
+	for _, inserts := range out.inserts {
+		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
+		if len(b) > cfg.MaxRequestBytes {
+			t.Fatalf("request of %d bytes exceeds max_request_bytes %d", len(b), cfg.MaxRequestBytes)
+		}
+		var req greptimev1.GreptimeRequest
+		require.NoError(t, proto.Unmarshal(b, &req))
+		out.requests = append(out.requests, &req)
+	}
+	return out
+}
+
+// rowInserts are every request's inserts, in order.
+func (m mapped) rowInserts() []*greptimev1.RowInsertRequest {
+	var out []*greptimev1.RowInsertRequest
+	for _, r := range m.requests {
+		out = append(out, r.GetRowInserts().GetInserts()...)
+	}
+	return out
+}
+
+// cellOf is a proto value as a plain Go value, nil for null.
+func cellOf(v *greptimev1.Value) any {
+	switch d := v.GetValueData().(type) {
+	case *greptimev1.Value_StringValue:
+		return d.StringValue
+	case *greptimev1.Value_I64Value:
+		return d.I64Value
+	case *greptimev1.Value_F64Value:
+		return d.F64Value
+	case *greptimev1.Value_BoolValue:
+		return d.BoolValue
+	case *greptimev1.Value_TimestampNanosecondValue:
+		return d.TimestampNanosecondValue
+	default:
+		return nil
+	}
+}
+
+func columnNames(schema []*greptimev1.ColumnSchema) []string {
+	names := make([]string, len(schema))
+	for i, c := range schema {
+		names[i] = c.ColumnName
+	}
+	return names
+}
+
+// Fixtures.
+
+// logsOfTypes is a batch with one record per event type given.
+func logsOfTypes(types ...string) plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, eventType := range types {
+		lr := records.AppendEmpty()
+		lr.SetEventName(eventType)
+		lr.SetTimestamp(pcommon.Timestamp(1_700_000_000_000_000_000 + i))
+		lr.Body().SetStr(eventType + " happened")
+	}
+	return ld
+}
+
+// goldenLogs is a batch of realistic events from two services.
+func goldenLogs() plog.Logs {
+	ld := plog.NewLogs()
+	ts := pcommon.Timestamp(1_764_158_400_000_000_000) // 2025-11-26T12:00:00Z
+
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "auth")
+	rl.Resource().Attributes().PutStr("host.name", "auth-1")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("auth/events")
+	for i, user := range []string{"alice", "bob"} {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName("user.login")
+		lr.SetTimestamp(ts + pcommon.Timestamp(i))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		lr.Attributes().PutStr("user.id", user)
+		lr.Attributes().PutBool("success", i == 0)
+		body := lr.Body().SetEmptyMap()
+		body.PutDouble("latency_ms", 12.5+float64(i))
+		body.PutStr("method", "password")
+	}
+	lr := sl.LogRecords().AppendEmpty()
+	lr.Attributes().PutStr("event.name", "session.expired")
+	lr.SetObservedTimestamp(ts + 10)
+	lr.Body().SetStr("session ended after 30m")
+	lr.SetTraceID(pcommon.TraceID{0xaa, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	lr.SetSpanID(pcommon.SpanID{0xbb, 1, 2, 3, 4, 5, 6, 7})
+
+	rl = ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	sl = rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("shop/orders")
+	sl.Scope().SetVersion("2.0.1")
+	lr = sl.LogRecords().AppendEmpty()
+	lr.SetEventName("order.placed")
+	lr.SetTimestamp(ts + 20)
+	body := lr.Body().SetEmptyMap()
+	body.PutInt("total_cents", 4599)
+	items := body.PutEmptySlice("items")
+	items.AppendEmpty().SetEmptyMap().PutStr("sku", "A-1")
+	items.AppendEmpty().SetEmptyMap().PutStr("sku", "B-2")
+	body.PutEmptyMap("shipping").PutStr("country", "NZ")
+	lr.Attributes().PutEmptyBytes("signature").FromRaw([]byte{0xde, 0xad, 0xbe, 0xef})
+	lr.Attributes().PutDouble("ratio", math.NaN())
+	lr = sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(ts + 30)
+	lr.Body().SetStr("plain log line with \"quotes\", a tab\tand bad UTF-8 \xff")
+	return ld
+}
+
+// goldenConfigs are the configurations of the golden tests, by name.
+func goldenConfigs() map[string]*Config {
+	perType := defaultConfig()
+	perType.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	perType.Events = map[string]EventConfig{
+		"user.login": {Table: "logins", Columns: []ColumnConfig{
+			{Name: "user_id", Source: "attributes.user.id", SemanticType: "tag"},
+			{Name: "success", Source: "attributes.success", Type: ColumnTypeBool},
+			{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
+		}},
+		"order.placed": {Table: "orders", Columns: []ColumnConfig{
+			{Name: "item", Source: "body.items", Type: ColumnTypeJSON, Expand: true},
+			{Name: "total_cents", Source: "body.total_cents", Type: ColumnTypeInt64},
+		}},
+		"*": {Columns: []ColumnConfig{
+			{Name: "service", Source: "resource.service.name", SemanticType: "tag"},
+			{Name: "severity", Source: "severity_number", Type: ColumnTypeInt64},
+			{Name: "trace_id", Source: "trace_id"},
+			{Name: "scope", Source: "scope.name"},
+		}},
+	}
+	return map[string]*Config{"defaults": defaultConfig(), "per_type_tables_and_columns": perType}
+}
+
+// eventIDConfig has event ids hashed for every type but one, which takes
+// them from an attribute.
+func eventIDConfig() *Config {
+	cfg := goldenConfigs()["per_type_tables_and_columns"]
+	cfg.EventID = EventIDConfig{Enabled: true}
+	login := cfg.Events["user.login"]
+	login.EventID = &EventIDConfig{Enabled: true, Source: "attributes.user.id"}
+	cfg.Events["user.login"] = login
+	return cfg
+}
+
+// edgeValueLogs has values whose encodings are easy to get wrong: zero,
+// negative numbers, false, empty strings and timestamps before 1970.
+func edgeValueLogs() plog.Logs {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for i, ts := range []int64{1, 1 << 62, 0} {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName("order.placed")
+		lr.SetTimestamp(pcommon.Timestamp(ts))
+		body := lr.Body().SetEmptyMap()
+		body.PutInt("total_cents", []int64{0, -1, -1 << 63}[i])
+		items := body.PutEmptySlice("items")
+		items.AppendEmpty().SetStr("")
+		items.AppendEmpty().SetBool(false)
+		items.AppendEmpty().SetDouble(-0.5)
+	}
+	return ld
+}
+
+// varyingPayloadLogs has payloads whose lengths go up and down across the
+// sizes where their length prefixes grow a byte (128, 16384, 2097152).
+func varyingPayloadLogs() plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, n := range []int{10, 100, 120, 130, 20, 16_370, 16_400, 50, 3 << 20, 5, 200_000, 116} {
+		lr := records.AppendEmpty()
+		lr.SetEventName("sized")
+		lr.SetTimestamp(pcommon.Timestamp(n))
+		lr.Body().SetStr(strings.Repeat("x", n))
+	}
+	return ld
+}
+
+// benchEventTypes are the five event types of the benchmarks' fixed input;
+// the first has two extra columns configured.
+var benchEventTypes = []string{"user.login", "order.placed", "deploy.finished", "cache.evicted", "job.failed"}
+
+// benchConfig maps the benchmarks' input, with two extra columns for the first type.
+func benchConfig(endpoint string) *Config {
+	cfg := defaultConfig()
+	cfg.ClientConfig.Endpoint = endpoint
+	cfg.ClientConfig.TLS.Insecure = true
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	cfg.Events = map[string]EventConfig{benchEventTypes[0]: {Columns: []ColumnConfig{
+		{Name: "user_id", Source: "attributes.user.id", SemanticType: "tag"},
+		{Name: "latency_ms", Source: "body.latency_ms", Type: ColumnTypeFloat64},
+	}}}
+	return cfg
+}
+
+// benchLogs is the benchmarks' fixed input: n records with an event name
+// from five types, a map body of five keys (strings, an int, a bool, a
+// nested map), five attributes, resource attributes, trace and span ids and
+// timestamps.
+func benchLogs(n int) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	rl.Resource().Attributes().PutStr("host.name", "checkout-7f9c-2")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("checkout/events")
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for i := range n {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName(benchEventTypes[i%len(benchEventTypes)])
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i) * time.Millisecond)))
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(start.Add(time.Duration(i)*time.Millisecond + time.Microsecond)))
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+		lr.SetTraceID(pcommon.TraceID{byte(i), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+		lr.SetSpanID(pcommon.SpanID{byte(i), 1, 2, 3, 4, 5, 6, 7})
+		body := lr.Body().SetEmptyMap()
+		body.PutStr("message", "user checked out their basket")
+		body.PutStr("status", "ok")
+		body.PutInt("latency_ms", int64(10+i%90))
+		body.PutBool("cached", i%2 == 0)
+		nested := body.PutEmptyMap("client")
+		nested.PutStr("ip", "203.0.113.7")
+		nested.PutStr("agent", "Mozilla/5.0")
+		attrs := lr.Attributes()
+		attrs.PutStr("user.id", fmt.Sprintf("user-%04d", i%500))
+		attrs.PutStr("http.method", "POST")
+		attrs.PutStr("http.route", "/api/checkout")
+		attrs.PutInt("http.status_code", 200)
+		attrs.PutStr("region", "eu-west-1")
+	}
+	return ld
+}
