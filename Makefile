@@ -10,7 +10,8 @@ FUZZTIME     ?= 5m
 # Minimizing an input found near the end of -fuzztime makes go test fail with
 # "context deadline exceeded"; the short smoke run in test does not minimize.
 FUZZMINIMIZE ?= 10s
-FUZZ_TARGETS := FuzzMapping FuzzRecord FuzzJSON
+# package:target for each fuzz target
+FUZZ_TARGETS := .:FuzzMapping .:FuzzRecord ./internal/jsonenc:FuzzJSON
 
 .PHONY: test build run demo standin generate bench fuzz fuzz-smoke
 
@@ -27,8 +28,8 @@ fuzz-smoke:
 
 ## fuzz: each fuzz target for FUZZTIME (default 5m); a failing input lands in testdata/fuzz
 fuzz:
-	for target in $(FUZZ_TARGETS); do \
-		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) . || exit 1; \
+	for pt in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${pt#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) "$${pt%%:*}" || exit 1; \
 	done
 
 ## bench: the exporter and the collector's otlp exporter on the same batches,

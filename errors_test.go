@@ -1,16 +1,25 @@
 package greptimeeventsexporter
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
 )
 
 func TestClassify(t *testing.T) {
@@ -82,4 +91,102 @@ func TestClassifyMessageNamesTheServerStatus(t *testing.T) {
 // by the message it starts with: "Throttle (<delay>), error: ...".
 func isThrottle(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "Throttle (")
+}
+
+// statusRow is a row of docs/status-codes.md.
+type statusRow struct {
+	code                         int
+	name, grpcCode, hint, action string
+}
+
+// statusTable reads the table of docs/status-codes.md.
+func statusTable(t *testing.T) []statusRow {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("docs", "status-codes.md"))
+	require.NoError(t, err)
+	var rows []statusRow
+	for _, line := range strings.Split(string(doc), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 7 {
+			continue
+		}
+		code, err := strconv.Atoi(strings.TrimSpace(cells[1]))
+		if err != nil {
+			continue // the header
+		}
+		rows = append(rows, statusRow{code: code, name: strings.TrimSpace(cells[2]), grpcCode: strings.TrimSpace(cells[3]),
+			hint: strings.TrimSpace(cells[4]), action: strings.TrimSpace(cells[5])})
+	}
+	return rows
+}
+
+// TestStatusCodeTable keeps docs/status-codes.md and the exporter's rules in
+// step, and drives every row through a real call: the server fails the
+// first insert with the row's code, its gRPC code and GreptimeDB's hint,
+// and the test checks what became of the records.
+func TestStatusCodeTable(t *testing.T) {
+	rows := statusTable(t)
+	var documented []int
+	for _, r := range rows {
+		documented = append(documented, r.code)
+	}
+	var all []int
+	for _, c := range greptimetest.AllStatusCodes() {
+		if c != greptimetest.StatusSuccess {
+			all = append(all, int(c))
+		}
+	}
+	assert.Equal(t, all, documented, "one row per GreptimeDB status code, in order")
+	assert.Len(t, statusVerdicts, len(all))
+
+	for _, row := range rows {
+		t.Run(fmt.Sprintf("%d %s", row.code, row.name), func(t *testing.T) {
+			code := greptimetest.StatusCode(row.code)
+			assert.Equal(t, row.grpcCode, code.GRPCCode().String(), "GreptimeDB's gRPC code")
+			assert.Equal(t, row.action, statusVerdicts[row.code].String(), "the exporter's verdict")
+
+			h := newHarness(t, setup{configure: func(cfg *Config) {
+				withFastRetries(cfg)
+				cfg.RetryConfig.MaxInterval = 50 * time.Millisecond // the throttle pause
+				cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+			}})
+			fault := greptimetest.Fault{Status: code, Message: fmt.Sprintf("injected %s", row.name)}
+			if row.hint != "—" {
+				fault.RetryHint = greptimetest.RetryHint(row.hint)
+			}
+			h.srv.FailNextWith(1, fault)
+
+			err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "a"))
+
+			calls := h.srv.Calls()
+			switch row.action {
+			case "retry", "throttled retry":
+				require.NoError(t, err)
+				assert.Equal(t, 2, h.srv.RowCount("public", "events"), "landed once, after the retry")
+				require.Len(t, calls, 2)
+				if row.action == "throttled retry" {
+					pause := calls[1].Time.Sub(calls[0].Time.Add(calls[0].Duration))
+					assert.GreaterOrEqual(t, pause, 50*time.Millisecond, "paused for max_interval")
+				}
+				assertRecordsDropped(t, h.tel, nil)
+			case "permanent":
+				require.NoError(t, err, "dead-lettered, not failed")
+				assert.Zero(t, h.srv.RowCount("public", "events"))
+				letters, ok := h.srv.Table("public", "events_rejected")
+				require.True(t, ok)
+				require.Len(t, letters.Rows, 2)
+				assert.Equal(t, int64(row.code), letters.Rows[0]["error_code"])
+				assert.Equal(t, row.grpcCode, letters.Rows[0]["grpc_code"])
+				assertDeadLettered(t, h.tel, counts{"events": 2})
+			case "refused credentials":
+				require.Error(t, err)
+				assert.True(t, consumererror.IsPermanent(err))
+				assert.Empty(t, h.srv.Tables("public"), "nothing written, not even a dead letter")
+				assertRecordsDropped(t, h.tel, counts{"rejected": 2})
+				assert.Equal(t, 1, h.logs.FilterMessageSnippet("refused the exporter's credentials").Len())
+			default:
+				t.Fatalf("unknown action %q", row.action)
+			}
+		})
+	}
 }
