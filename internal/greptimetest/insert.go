@@ -2,77 +2,419 @@ package greptimetest
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
-	"strings"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/protobuf/proto"
 )
 
-// authenticate checks RequestHeader.authorization as GreptimeDB's gRPC
-// context_auth::auth with a static user provider does. The gRPC "authorization"
-// metadata is not consulted, as GreptimeDB's Handle does not.
-func (s *Server) authenticate(h *greptimev1.RequestHeader) *greptimeError {
-	if len(s.users) == 0 {
-		return nil
+// outcome is what processing a request did.
+type outcome struct {
+	resp *greptimev1.GreptimeResponse
+	err  *greptimeError
+	// injected reports that err came from RejectTable or RejectTableStatus.
+	injected bool
+	// stored is how many rows were stored, also when err is set: region
+	// writes are applied each on its own.
+	stored int
+}
+
+// fail is an outcome that stored nothing.
+func fail(err *greptimeError) outcome { return outcome{err: err} }
+
+// process applies a request as GreptimeDB's frontend and datanodes do, in
+// three stages:
+//
+//  1. request checks (hints, auth, request kind, JSON values, row lengths):
+//     a failure fails the request and changes nothing;
+//  2. tables: every insert is planned (create or alter) in request order, a
+//     planning error changes nothing; then the creates run, then the alters,
+//     each on its own: a failure fails the request, and the tables created
+//     or altered before it stay;
+//  3. region writes: each insert is checked against its table and applied on
+//     its own; the call fails with the first failing insert's error (in
+//     request order) while the others' rows are stored.
+func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) outcome {
+	// The read_preference hint must parse (src/servers/src/grpc/greptime_handler.rs:232-243;
+	// ReadPreference accepts "leader" and "LEADER", src/common/session/src/lib.rs:26).
+	if v, ok := hints[hintReadPref]; ok && v != "leader" && v != "LEADER" {
+		return fail(newError(StatusInvalidArguments, "Unknown hint: %s=%s", hintReadPref, v))
 	}
-	auth := h.GetAuthorization()
-	if auth == nil || auth.GetAuthScheme() == nil {
-		return newError(StatusAuthHeaderNotFound, "Not found http or grpc authorization header")
+	// src/servers/src/grpc/greptime_handler.rs:90-92.
+	if req.GetRequest() == nil {
+		return fail(newError(StatusInvalidArguments, "Invalid query: Expecting non-empty GreptimeRequest."))
 	}
-	basic := auth.GetBasic()
-	if basic == nil {
-		return newError(StatusInvalidAuthHeader, "Unsupported http auth scheme, name: Token AuthScheme")
+	// src/servers/src/grpc/greptime_handler.rs:94-95.
+	if gerr := s.authenticate(req.GetHeader()); gerr != nil {
+		return fail(gerr)
 	}
-	user := basic.GetUsername()
-	if user == "" {
-		return newError(StatusInvalidArguments, "Illegal param: blank username")
-	}
-	want, ok := s.users[user]
+	// Permissions are checked next (src/frontend/src/instance/grpc.rs:74-88);
+	// the stand-in has none (doc.go).
+	ri, ok := req.GetRequest().(*greptimev1.GreptimeRequest_RowInserts)
 	if !ok {
-		return newError(StatusUserNotFound, "User not found, username: %s", user)
+		return fail(newError(StatusUnsupported, "greptimetest: only row inserts are supported, got %T", req.GetRequest()))
 	}
-	if basic.GetPassword() == "" {
-		return newError(StatusInvalidArguments, "Illegal param: blank password")
+	// With a physical_table hint GreptimeDB writes through the metric engine
+	// (src/frontend/src/instance/grpc.rs:92-99), which the stand-in does not model.
+	if _, ok := hints[hintPhysicalTable]; ok {
+		return fail(newError(StatusUnsupported, "greptimetest: the physical_table hint (metric engine) is not supported"))
 	}
-	if basic.GetPassword() != want {
-		return newError(StatusUserPasswordMismatch, "Username and password does not match, username: %s", user)
+	if gerr := checkJSONValues(ri.RowInserts.GetInserts()); gerr != nil {
+		return fail(gerr)
+	}
+
+	// Inserts without rows are dropped; they do not even create their table
+	// (src/operator/src/insert.rs:266-271).
+	var inserts []*greptimev1.RowInsertRequest
+	for _, in := range ri.RowInserts.GetInserts() {
+		if len(in.GetRows().GetRows()) > 0 {
+			inserts = append(inserts, in)
+		}
+	}
+	// validate_column_count_match (src/operator/src/insert.rs:272, :1215-1234).
+	for _, in := range inserts {
+		n := len(in.GetRows().GetSchema())
+		for _, r := range in.GetRows().GetRows() {
+			if len(r.GetValues()) != n {
+				return fail(newError(StatusInvalidArguments, "Invalid InsertRequest, reason: column count mismatch, columns: %d, values: %d", n, len(r.GetValues())))
+			}
+		}
+	}
+
+	s.mu.Lock()
+	var rejected *greptimeError
+	for _, in := range inserts {
+		if e, ok := s.rejected[in.GetTableName()]; ok {
+			cp := *e
+			rejected = &cp
+			break
+		}
+	}
+	rejectedRegions := make(map[string]Fault, len(s.rejectedRegions))
+	for name, f := range s.rejectedRegions {
+		rejectedRegions[name] = f
+	}
+	s.mu.Unlock()
+	if rejected != nil {
+		return outcome{err: rejected, injected: true}
+	}
+
+	catalog, schema := headerDB(req.GetHeader())
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	tables := st.schema(catalog, schema)
+
+	if gerr := st.createOrAlter(inserts, tables, schema, hints); gerr != nil {
+		return fail(gerr)
+	}
+	return st.writeRegions(inserts, tables, rejectedRegions, faultSubject{
+		user:     req.GetHeader().GetAuthorization().GetBasic().GetUsername(),
+		database: catalog + "-" + schema,
+	})
+}
+
+// checkJSONValues parses the values of JSON columns before anything else
+// (preprocess_row_insert_requests, src/operator/src/insert.rs:186;
+// src/operator/src/req_convert/common.rs:40-52 and :74-106): a value that is
+// not a string is Unexpected, invalid JSON text is InvalidArguments.
+func checkJSONValues(inserts []*greptimev1.RowInsertRequest) *greptimeError {
+	for _, in := range inserts {
+		rows := in.GetRows()
+		for idx, col := range rows.GetSchema() {
+			if col.GetDatatype() != greptimev1.ColumnDataType_JSON {
+				continue
+			}
+			for _, r := range rows.GetRows() {
+				if idx >= len(r.GetValues()) || r.GetValues()[idx].GetValueData() == nil {
+					continue
+				}
+				sv, ok := r.GetValues()[idx].GetValueData().(*greptimev1.Value_StringValue)
+				if !ok {
+					return newError(StatusUnexpected, "Unexpected, violated: Expected to value data to be a string.")
+				}
+				if !json.Valid([]byte(sv.StringValue)) {
+					return newError(StatusInvalidArguments, "Invalid json text: %s", sv.StringValue)
+				}
+			}
+		}
 	}
 	return nil
 }
 
-// plan is the schema a table will have once the request is applied.
-type plan struct {
-	name    string
-	isNew   bool
-	stored  *table // existing table, nil when isNew
-	id      uint32
-	cols    []Column
-	ts      string
-	pk      []string
-	options map[string]string
+// plannedCreate is a table an insert would create.
+type plannedCreate struct {
+	name string
+	cols []Column
+	ts   string
+	pk   []string
 }
 
-func (p *plan) col(name string) (Column, int) {
-	for i, c := range p.cols {
-		if c.Name == name {
-			return c, i
+// plannedAlter adds an insert's new columns to an existing table.
+type plannedAlter struct {
+	t    *table
+	cols []*greptimev1.ColumnSchema
+}
+
+// createOrAlter creates the missing tables and adds the new columns of
+// existing ones, as create_or_alter_tables_on_demand does
+// (src/operator/src/insert.rs:562-848); st.mu held.
+func (st *Store) createOrAlter(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, schema string, hints map[string]string) *greptimeError {
+	autoCreate := true
+	if v, ok := hints[hintAutoCreate]; ok {
+		// src/operator/src/insert.rs:496-519.
+		b, err := parseRustBool(v)
+		if err != nil {
+			return newError(StatusInvalidArguments, "Invalid InsertRequest, reason: `auto_create_table` hint must be a boolean")
+		}
+		autoCreate = b
+	}
+	if !autoCreate {
+		// With auto-create disabled every table must exist, and none is
+		// altered: an insert's new columns then fail at its region as unknown
+		// (src/operator/src/insert.rs:579-611).
+		for _, in := range inserts {
+			if tables[in.GetTableName()] == nil {
+				return newError(StatusInvalidArguments, "Invalid InsertRequest, reason: Table `%s` does not exist, and `auto_create_table` hint is disabled", in.GetTableName())
+			}
+		}
+		return nil
+	}
+
+	// Plan, in request order (src/operator/src/insert.rs:620-666). Every
+	// insert into a missing table plans a create of its own from its own
+	// schema: the table is looked up as it was before the request.
+	var creates []plannedCreate
+	var alters []plannedAlter
+	for _, in := range inserts {
+		name := in.GetTableName()
+		if t := tables[name]; t != nil {
+			add, gerr := planAlter(t, in.GetRows().GetSchema())
+			if gerr != nil {
+				return gerr
+			}
+			if len(add) > 0 {
+				alters = append(alters, plannedAlter{t: t, cols: add})
+			}
+			continue
+		}
+		c, gerr := planCreate(name, in.GetRows().GetSchema())
+		if gerr != nil {
+			return gerr
+		}
+		creates = append(creates, c)
+	}
+
+	// Creates, then alters, each on its own (src/operator/src/insert.rs:701-714):
+	// a failure ends the request, what ran before it stays.
+	for _, c := range creates {
+		if gerr := st.create(tables, schema, c, hints); gerr != nil {
+			return gerr
 		}
 	}
-	return Column{}, -1
+	for _, a := range alters {
+		if gerr := alterTable(a); gerr != nil {
+			return gerr
+		}
+	}
+	return nil
 }
 
-type alter struct {
-	p    *plan
-	cols []*greptimev1.ColumnSchema
+// planCreate builds the table a first insert creates (build_create_table_expr,
+// src/common/grpc-expr/src/util.rs:99-197, and validate_create_expr,
+// src/operator/src/expr_helper.rs:429-475, called at
+// src/operator/src/expr_helper.rs:87-105).
+func planCreate(name string, schema []*greptimev1.ColumnSchema) (plannedCreate, *greptimeError) {
+	p := plannedCreate{name: name}
+	seen := map[string]bool{}
+	for _, c := range schema {
+		if seen[c.GetColumnName()] {
+			return p, newError(StatusInvalidArguments, "Duplicated column name in gRPC requests, name: %s", c.GetColumnName())
+		}
+		seen[c.GetColumnName()] = true
+	}
+	for _, c := range schema {
+		nullable := true
+		switch c.GetSemanticType() {
+		case greptimev1.SemanticType_TAG:
+			p.pk = append(p.pk, c.GetColumnName())
+		case greptimev1.SemanticType_TIMESTAMP:
+			if p.ts != "" {
+				return p, newError(StatusInvalidArguments, "Duplicated timestamp column in gRPC requests, exists %s, duplicated: %s", p.ts, c.GetColumnName())
+			}
+			p.ts = c.GetColumnName()
+			nullable = false
+		}
+		if _, known := greptimev1.ColumnDataType_name[int32(c.GetDatatype())]; !known {
+			return p, newError(StatusInvalidArguments, "Unknown proto column datatype: %d", int32(c.GetDatatype()))
+		}
+		p.cols = append(p.cols, columnFrom(c, nullable))
+	}
+	if p.ts == "" {
+		return p, newError(StatusInvalidArguments, "Missing timestamp column, msg: table is %s", name)
+	}
+	if tsCol, _ := columnNamed(p.cols, p.ts); !isTimestampType(tsCol.Type) {
+		return p, badSQL("column `%s` is not a timestamp type, it can't be used as time index", p.ts)
+	}
+	for _, c := range schema {
+		if gerr := checkColumnType(c); gerr != nil {
+			return p, gerr
+		}
+	}
+	return p, nil
+}
+
+// planAlter returns the columns of schema that t lacks (extract_new_columns,
+// src/common/grpc-expr/src/util.rs:196-237, and validate_add_columns_expr,
+// src/operator/src/expr_helper.rs:531-553).
+func planAlter(t *table, schema []*greptimev1.ColumnSchema) ([]*greptimev1.ColumnSchema, *greptimeError) {
+	var add []*greptimev1.ColumnSchema
+	seen := map[string]bool{}
+	for _, c := range schema {
+		if _, ok := t.Column(c.GetColumnName()); ok {
+			continue
+		}
+		if seen[c.GetColumnName()] {
+			return nil, newError(StatusInvalidArguments, "Duplicated column name in gRPC requests, name: %s", c.GetColumnName())
+		}
+		seen[c.GetColumnName()] = true
+		add = append(add, c)
+	}
+	for _, c := range add {
+		if gerr := checkColumnType(c); gerr != nil {
+			return nil, gerr
+		}
+	}
+	return add, nil
+}
+
+// create runs one planned create as create_non_logic_table does
+// (src/operator/src/statement/ddl.rs:433-530); st.mu held.
+func (st *Store) create(tables map[string]*table, schema string, c plannedCreate, hints map[string]string) *greptimeError {
+	// src/operator/src/statement/ddl.rs:442-457.
+	if tables == nil {
+		return newError(StatusInvalidArguments, "Failed to find schema, schema info: %s", schema)
+	}
+	// The create is "if not exists" (src/common/grpc-expr/src/util.rs:186): a
+	// table created by an earlier insert of the same request is kept as it
+	// is (src/operator/src/statement/ddl.rs:459-472), and this insert's
+	// extra columns are unknown to its region.
+	if tables[c.name] != nil {
+		return nil
+	}
+	// src/operator/src/statement/ddl.rs:485-490.
+	if !ValidTableName(c.name) {
+		return newError(StatusInvalidArguments, "Invalid table name: %s", c.name)
+	}
+	// Table options (src/operator/src/statement/ddl.rs:2399), region options
+	// and metadata (checked when the datanode creates the region).
+	opts, gerr := tableOptionsFromHints(hints)
+	if gerr != nil {
+		return gerr
+	}
+	for _, col := range c.cols {
+		if internalColumns[col.Name] {
+			// src/store-api/src/metadata.rs:578-586.
+			return newError(StatusInvalidArguments, "Invalid metadata, %s is internal column name that can not be used", col.Name)
+		}
+	}
+	tables[c.name] = &table{Table: Table{
+		Name: c.name, Columns: c.cols, TimeIndex: c.ts, PrimaryKey: c.pk, Options: opts,
+	}, id: st.nextTableID}
+	st.nextTableID++
+	return nil
+}
+
+// alterTable adds a's columns that the table still lacks ("add if not
+// exists", src/common/grpc-expr/src/util.rs:217) in one step: the new region
+// metadata is validated as a whole (src/store-api/src/metadata.rs:462-480, :578-586).
+func alterTable(a plannedAlter) *greptimeError {
+	cols, pk := slices.Clone(a.t.Columns), slices.Clone(a.t.PrimaryKey)
+	for _, c := range a.cols {
+		if _, i := columnNamed(cols, c.GetColumnName()); i >= 0 {
+			continue
+		}
+		if internalColumns[c.GetColumnName()] {
+			return newError(StatusInvalidArguments, "Invalid metadata, %s is internal column name that can not be used", c.GetColumnName())
+		}
+		if c.GetSemanticType() == greptimev1.SemanticType_TIMESTAMP {
+			return newError(StatusInvalidArguments, "Invalid metadata, expect only one time index, found 2: %s, %s", a.t.TimeIndex, c.GetColumnName())
+		}
+		cols = append(cols, columnFrom(c, true))
+		if c.GetSemanticType() == greptimev1.SemanticType_TAG {
+			pk = append(pk, c.GetColumnName())
+		}
+	}
+	a.t.Columns, a.t.PrimaryKey = cols, pk
+	return nil
+}
+
+// writeRegions checks and applies each insert's region write on its own:
+// GreptimeDB sends a request's region writes to their datanodes concurrently
+// (do_request, src/operator/src/insert.rs:389-457: one spawn_global task per
+// datanode at :434, try_join_all at :443), and a datanode runs each region
+// write as a task of its own (handle_requests_in_parallel,
+// src/datanode/src/region_server.rs:516-561, spawn_ingest at :238), so a
+// failing region write does not undo the others. The call answers with a
+// failing write's error: GreptimeDB's is the first to fail in time (or
+// datanode order), the stand-in's the first in request order. st.mu held.
+func (st *Store) writeRegions(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, rejected map[string]Fault, sub faultSubject) outcome {
+	var out outcome
+	var affected uint32
+	for _, in := range inserts {
+		t := tables[in.GetTableName()]
+		if t == nil {
+			// Every table exists by now; RowToRegion would fail with TableNotFound
+			// (src/operator/src/req_convert/insert/row_to_region.rs:72-75).
+			if out.err == nil {
+				out.err = newError(StatusTableNotFound, "Table not found: %s", in.GetTableName())
+			}
+			continue
+		}
+		if t.instant() {
+			// A ttl=instant table's rows are dropped at the frontend, unchecked
+			// and not counted (src/operator/src/insert.rs:428, :443-450).
+			continue
+		}
+		var gerr *greptimeError
+		var rows []map[string]any
+		if f, ok := rejected[t.Name]; ok {
+			sub.table, sub.tableID = t.Name, t.id
+			gerr = f.err(sub)
+			if out.err == nil {
+				out.injected = true // the error answered is the injected one
+			}
+		} else {
+			rows, gerr = checkRegionWrite(t, in.GetRows())
+		}
+		if gerr != nil {
+			if out.err == nil {
+				out.err = gerr
+			}
+			continue
+		}
+		for _, r := range rows {
+			t.put(r)
+		}
+		out.stored += len(rows)
+		affected += uint32(len(rows))
+	}
+	if out.err != nil {
+		return out
+	}
+	out.resp = &greptimev1.GreptimeResponse{
+		Header:   &greptimev1.ResponseHeader{Status: &greptimev1.Status{StatusCode: uint32(StatusSuccess)}},
+		Response: &greptimev1.GreptimeResponse_AffectedRows{AffectedRows: &greptimev1.AffectedRows{Value: affected}},
+	}
+	return out
 }
 
 func badSQL(format string, args ...any) *greptimeError {
 	return newError(StatusInvalidArguments, "Invalid SQL, error: "+format, args...)
 }
 
-// checkColumnType rejects the column types GreptimeDB refuses in auto-created or auto-added columns.
+// checkColumnType rejects the column types GreptimeDB refuses in auto-created
+// or auto-added columns (src/operator/src/expr_helper.rs:429-475, :531-553).
 func checkColumnType(c *greptimev1.ColumnSchema) *greptimeError {
 	dt := c.GetDatatype()
 	if _, known := greptimev1.ColumnDataType_name[int32(dt)]; !known {
@@ -95,359 +437,12 @@ func columnFrom(c *greptimev1.ColumnSchema, nullable bool) Column {
 	return col
 }
 
-// rustName renders a proto enum name the way Rust's Debug shows a prost enum (INT64 -> Int64).
-func rustName(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "_") {
-		if part == "" {
-			continue
-		}
-		b.WriteString(part[:1])
-		b.WriteString(strings.ToLower(part[1:]))
-	}
-	return b.String()
-}
-
-// concreteTypeName approximates the Debug form of GreptimeDB's ConcreteDataType of a stored column.
-func concreteTypeName(c Column) string {
-	switch c.Type {
-	case greptimev1.ColumnDataType_JSON:
-		return "Json(JsonType { format: Jsonb })"
-	case greptimev1.ColumnDataType_TIMESTAMP_SECOND, greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND,
-		greptimev1.ColumnDataType_TIMESTAMP_MICROSECOND, greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND:
-		unit := strings.TrimPrefix(rustName(c.Type.String()), "Timestamp")
-		return fmt.Sprintf("Timestamp(%s(Timestamp%sType))", unit, unit)
-	}
-	n := rustName(c.Type.String())
-	return fmt.Sprintf("%s(%sType)", n, n)
-}
-
-// process applies a request with GreptimeDB's checks, all-or-nothing. The third
-// result reports that the failure came from RejectTable.
-func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) (*greptimev1.GreptimeResponse, *greptimeError, bool) {
-	catalog, schema := headerDB(req.GetHeader())
-	if v, ok := hints[hintReadPref]; ok && !strings.EqualFold(v, "leader") {
-		return nil, newError(StatusInvalidArguments, "Unknown hint: %s=%s", hintReadPref, v), false
-	}
-	if req.GetRequest() == nil {
-		return nil, newError(StatusInvalidArguments, "Invalid query: Expecting non-empty GreptimeRequest."), false
-	}
-	if gerr := s.authenticate(req.GetHeader()); gerr != nil {
-		return nil, gerr, false
-	}
-	ri, ok := req.GetRequest().(*greptimev1.GreptimeRequest_RowInserts)
-	if !ok {
-		return nil, newError(StatusUnsupported, "greptimetest: only row inserts are supported, got %T", req.GetRequest()), false
-	}
-	if _, ok := hints[hintPhysicalTable]; ok {
-		return nil, newError(StatusUnsupported, "greptimetest: the physical_table hint (metric engine) is not supported"), false
-	}
-
-	// JSON values are parsed before anything else (preprocess_row_insert_requests).
-	for _, in := range ri.RowInserts.GetInserts() {
-		rows := in.GetRows()
-		for idx, col := range rows.GetSchema() {
-			if col.GetDatatype() != greptimev1.ColumnDataType_JSON {
-				continue
-			}
-			for _, r := range rows.GetRows() {
-				if idx >= len(r.GetValues()) || r.GetValues()[idx].GetValueData() == nil {
-					continue
-				}
-				sv, ok := r.GetValues()[idx].GetValueData().(*greptimev1.Value_StringValue)
-				if !ok {
-					return nil, newError(StatusUnexpected, "Unexpected, violated: Expected to value data to be a string."), false
-				}
-				if !json.Valid([]byte(sv.StringValue)) {
-					return nil, newError(StatusInvalidArguments, "Invalid json text: %s", sv.StringValue), false
-				}
-			}
+// columnNamed returns the named column of cols and its index, -1 if absent.
+func columnNamed(cols []Column, name string) (Column, int) {
+	for i, c := range cols {
+		if c.Name == name {
+			return c, i
 		}
 	}
-
-	// Requests without rows are dropped; they do not even create their table.
-	var inserts []*greptimev1.RowInsertRequest
-	for _, in := range ri.RowInserts.GetInserts() {
-		if len(in.GetRows().GetRows()) > 0 {
-			inserts = append(inserts, in)
-		}
-	}
-	for _, in := range inserts {
-		n := len(in.GetRows().GetSchema())
-		for _, r := range in.GetRows().GetRows() {
-			if len(r.GetValues()) != n {
-				return nil, newError(StatusInvalidArguments, "Invalid InsertRequest, reason: column count mismatch, columns: %d, values: %d", n, len(r.GetValues())), false
-			}
-		}
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	for _, in := range inserts {
-		if e, ok := s.rejected[in.GetTableName()]; ok {
-			cp := *e
-			return nil, &cp, true
-		}
-	}
-
-	autoCreate := true
-	if v, ok := hints[hintAutoCreate]; ok {
-		b, err := parseRustBool(v)
-		if err != nil {
-			return nil, newError(StatusInvalidArguments, "Invalid InsertRequest, reason: `auto_create_table` hint must be a boolean"), false
-		}
-		autoCreate = b
-	}
-	var tables map[string]*table
-	if catalog == defaultCatalog {
-		tables = s.dbs[schema]
-	}
-
-	// Plan creates and alters (create_or_alter_tables_on_demand).
-	plans := map[string]*plan{}
-	var creates []*plan
-	var alters []alter
-	for _, in := range inserts {
-		name := in.GetTableName()
-		p := plans[name]
-		if p == nil {
-			if t := tables[name]; t != nil {
-				p = &plan{name: name, stored: t, id: t.id, cols: slices.Clone(t.Columns), ts: t.TimeIndex, pk: slices.Clone(t.PrimaryKey), options: t.Options}
-				plans[name] = p
-			}
-		}
-		if p != nil {
-			var add []*greptimev1.ColumnSchema
-			seen := map[string]bool{}
-			for _, c := range in.GetRows().GetSchema() {
-				if _, i := p.col(c.GetColumnName()); i >= 0 {
-					continue
-				}
-				if seen[c.GetColumnName()] {
-					return nil, newError(StatusInvalidArguments, "Duplicated column name in gRPC requests, name: %s", c.GetColumnName()), false
-				}
-				seen[c.GetColumnName()] = true
-				add = append(add, c)
-			}
-			for _, c := range add {
-				if gerr := checkColumnType(c); gerr != nil {
-					return nil, gerr, false
-				}
-			}
-			if len(add) > 0 {
-				alters = append(alters, alter{p: p, cols: add})
-			}
-			continue
-		}
-		if !autoCreate {
-			return nil, newError(StatusInvalidArguments, "Invalid InsertRequest, reason: Table `%s` does not exist, and `auto_create_table` hint is disabled", name), false
-		}
-		p, gerr := planCreate(name, in.GetRows().GetSchema())
-		if gerr != nil {
-			return nil, gerr, false
-		}
-		plans[name] = p
-		creates = append(creates, p)
-		// A later insert into the same new table in this request alters the planned table.
-	}
-
-	// Execute creates, then alters.
-	for _, p := range creates {
-		if tables == nil {
-			return nil, newError(StatusInvalidArguments, "Failed to find schema, schema info: %s", schema), false
-		}
-		if !ValidTableName(p.name) {
-			return nil, newError(StatusInvalidArguments, "Invalid table name: %s", p.name), false
-		}
-		opts, gerr := tableOptionsFromHints(hints)
-		if gerr != nil {
-			return nil, gerr, false
-		}
-		p.options = opts
-		for _, c := range p.cols {
-			if internalColumns[c.Name] {
-				return nil, newError(StatusInvalidArguments, "Invalid metadata, %s is internal column name that can not be used", c.Name), false
-			}
-		}
-	}
-	for _, a := range alters {
-		for _, c := range a.cols {
-			if internalColumns[c.GetColumnName()] {
-				return nil, newError(StatusInvalidArguments, "Invalid metadata, %s is internal column name that can not be used", c.GetColumnName()), false
-			}
-			if c.GetSemanticType() == greptimev1.SemanticType_TIMESTAMP {
-				return nil, newError(StatusInvalidArguments, "Invalid metadata, expect only one time index, found 2: %s, %s", a.p.ts, c.GetColumnName()), false
-			}
-			a.p.cols = append(a.p.cols, columnFrom(c, true))
-			if c.GetSemanticType() == greptimev1.SemanticType_TAG {
-				a.p.pk = append(a.p.pk, c.GetColumnName())
-			}
-		}
-	}
-
-	// Region writes (mito WriteRequest::new and check_schema), decoded for storing.
-	nextID := s.nextTableID
-	for _, p := range creates {
-		p.id = nextID
-		nextID++
-	}
-	type write struct {
-		p    *plan
-		rows []map[string]any
-	}
-	writes := make([]write, 0, len(inserts))
-	var affected uint32
-	for _, in := range inserts {
-		p := plans[in.GetTableName()]
-		rows, gerr := checkRegionWrite(p, in.GetRows())
-		if gerr != nil {
-			return nil, gerr, false
-		}
-		writes = append(writes, write{p: p, rows: rows})
-		affected += uint32(len(rows))
-	}
-
-	// Commit.
-	s.nextTableID = nextID
-	for _, p := range creates {
-		tables[p.name] = &table{Table: Table{
-			Name: p.name, Columns: p.cols, TimeIndex: p.ts, PrimaryKey: p.pk, Options: p.options,
-		}, id: p.id}
-	}
-	for _, a := range alters {
-		if t := a.p.stored; t != nil {
-			t.Columns, t.PrimaryKey = a.p.cols, a.p.pk
-		} else {
-			t := tables[a.p.name]
-			t.Columns, t.PrimaryKey = a.p.cols, a.p.pk
-		}
-	}
-	for _, w := range writes {
-		t := tables[w.p.name]
-		for _, r := range w.rows {
-			t.put(r)
-		}
-	}
-
-	return &greptimev1.GreptimeResponse{
-		Header:   &greptimev1.ResponseHeader{Status: &greptimev1.Status{StatusCode: uint32(StatusSuccess)}},
-		Response: &greptimev1.GreptimeResponse_AffectedRows{AffectedRows: &greptimev1.AffectedRows{Value: affected}},
-	}, nil, false
-}
-
-// planCreate builds the table a first insert creates (build_create_table_expr, validate_create_expr).
-func planCreate(name string, schema []*greptimev1.ColumnSchema) (*plan, *greptimeError) {
-	seen := map[string]bool{}
-	for _, c := range schema {
-		if seen[c.GetColumnName()] {
-			return nil, newError(StatusInvalidArguments, "Duplicated column name in gRPC requests, name: %s", c.GetColumnName())
-		}
-		seen[c.GetColumnName()] = true
-	}
-	p := &plan{name: name, isNew: true}
-	for _, c := range schema {
-		nullable := true
-		switch c.GetSemanticType() {
-		case greptimev1.SemanticType_TAG:
-			p.pk = append(p.pk, c.GetColumnName())
-		case greptimev1.SemanticType_TIMESTAMP:
-			if p.ts != "" {
-				return nil, newError(StatusInvalidArguments, "Duplicated timestamp column in gRPC requests, exists %s, duplicated: %s", p.ts, c.GetColumnName())
-			}
-			p.ts = c.GetColumnName()
-			nullable = false
-		}
-		if _, known := greptimev1.ColumnDataType_name[int32(c.GetDatatype())]; !known {
-			return nil, newError(StatusInvalidArguments, "Unknown proto column datatype: %d", int32(c.GetDatatype()))
-		}
-		p.cols = append(p.cols, columnFrom(c, nullable))
-	}
-	if p.ts == "" {
-		return nil, newError(StatusInvalidArguments, "Missing timestamp column, msg: table is %s", name)
-	}
-	if tsCol, _ := p.col(p.ts); !isTimestampType(tsCol.Type) {
-		return nil, badSQL("column `%s` is not a timestamp type, it can't be used as time index", p.ts)
-	}
-	for _, c := range schema {
-		if gerr := checkColumnType(c); gerr != nil {
-			return nil, gerr
-		}
-	}
-	return p, nil
-}
-
-// checkRegionWrite validates rows against the planned table as mito's
-// WriteRequest::new and check_schema do, and decodes them.
-func checkRegionWrite(p *plan, rows *greptimev1.Rows) ([]map[string]any, *greptimeError) {
-	regionErr := func(format string, args ...any) *greptimeError {
-		id := uint64(p.id) << 32
-		return newError(StatusInvalidArguments, "Invalid request to region %d(%d, 0), reason: %s", id, p.id, fmt.Sprintf(format, args...))
-	}
-	schema := rows.GetSchema()
-	index := make(map[string]int, len(schema))
-	for i, c := range schema {
-		if _, dup := index[c.GetColumnName()]; dup {
-			return nil, regionErr("duplicate column %s", c.GetColumnName())
-		}
-		index[c.GetColumnName()] = i
-	}
-	hasNull := make([]bool, len(schema))
-	for _, r := range rows.GetRows() {
-		for i, v := range r.GetValues() {
-			kind, ok := valueKind(v)
-			if !ok {
-				hasNull[i] = true
-				continue
-			}
-			ct := schema[i].GetDatatype()
-			match := kind == ct ||
-				(ct == greptimev1.ColumnDataType_JSON && kind == greptimev1.ColumnDataType_STRING) || // sent as text, stored as JSONB
-				(ct == greptimev1.ColumnDataType_JSON || ct == greptimev1.ColumnDataType_VECTOR) && kind == greptimev1.ColumnDataType_BINARY
-			if !match {
-				return nil, regionErr("value has type %s, but column %s has type %s(%d)", rustName(kind.String()), schema[i].GetColumnName(), rustName(ct.String()), int32(ct))
-			}
-		}
-	}
-	for _, col := range p.cols {
-		i, ok := index[col.Name]
-		if !ok {
-			if !col.Nullable {
-				return nil, regionErr("missing column %s", col.Name)
-			}
-			continue
-		}
-		in := schema[i]
-		if !sameType(col, in) {
-			return nil, regionErr("column %s expect type %s, given: %s(%d)", col.Name, concreteTypeName(col), in.GetDatatype().String(), int32(in.GetDatatype()))
-		}
-		if in.GetSemanticType() != col.Semantic {
-			return nil, regionErr("column %s has semantic type %s, given: %s(%d)", col.Name, rustName(col.Semantic.String()), in.GetSemanticType().String(), int32(in.GetSemanticType()))
-		}
-		if hasNull[i] && !col.Nullable {
-			return nil, regionErr("column %s is not null but input has null", col.Name)
-		}
-	}
-	for name := range index {
-		if _, i := p.col(name); i < 0 {
-			return nil, regionErr("unknown columns: [%q]", name)
-		}
-	}
-
-	out := make([]map[string]any, 0, len(rows.GetRows()))
-	for _, r := range rows.GetRows() {
-		m := make(map[string]any, len(p.cols))
-		for _, col := range p.cols {
-			m[col.Name] = nil
-		}
-		for i, v := range r.GetValues() {
-			dv, err := DecodeValue(schema[i].GetDatatype(), v)
-			if err != nil {
-				return nil, newError(StatusInvalidArguments, "Invalid json text: %s", v.GetStringValue())
-			}
-			m[schema[i].GetColumnName()] = dv
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return Column{}, -1
 }
