@@ -35,7 +35,7 @@ func fail(err *greptimeError) outcome { return outcome{err: err} }
 //     its own; the call fails with the first failing insert's error (in
 //     request order) while the others' rows are stored.
 func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) outcome {
-	// The read_preference hint must parse (src/servers/src/grpc/greptime_handler.rs:232-243;
+	// The read_preference hint must parse (src/servers/src/grpc/greptime_handler.rs:231-243;
 	// ReadPreference accepts "leader" and "LEADER", src/common/session/src/lib.rs:26).
 	if v, ok := hints[hintReadPref]; ok && v != "leader" && v != "LEADER" {
 		return fail(newError(StatusInvalidArguments, "Unknown hint: %s=%s", hintReadPref, v))
@@ -221,8 +221,8 @@ func (st *Store) createOrAlter(inserts []*greptimev1.RowInsertRequest, tables ma
 }
 
 // planCreate builds the table a first insert creates (build_create_table_expr,
-// src/common/grpc-expr/src/util.rs:99-197, and validate_create_expr,
-// src/operator/src/expr_helper.rs:429-475, called at
+// src/common/grpc-expr/src/util.rs:99-191, and validate_create_expr,
+// src/operator/src/expr_helper.rs:429-529, called at
 // src/operator/src/expr_helper.rs:87-105).
 func planCreate(name string, schema []*greptimev1.ColumnSchema) (plannedCreate, *greptimeError) {
 	p := plannedCreate{name: name}
@@ -265,7 +265,7 @@ func planCreate(name string, schema []*greptimev1.ColumnSchema) (plannedCreate, 
 }
 
 // planAlter returns the columns of schema that t lacks (extract_new_columns,
-// src/common/grpc-expr/src/util.rs:196-237, and validate_add_columns_expr,
+// src/common/grpc-expr/src/util.rs:196-238, and validate_add_columns_expr,
 // src/operator/src/expr_helper.rs:531-553).
 func planAlter(t *table, schema []*greptimev1.ColumnSchema) ([]*greptimev1.ColumnSchema, *greptimeError) {
 	var add []*greptimev1.ColumnSchema
@@ -314,7 +314,7 @@ func (st *Store) create(tables map[string]*table, schema string, c plannedCreate
 	}
 	for _, col := range c.cols {
 		if internalColumns[col.Name] {
-			// src/store-api/src/metadata.rs:578-586.
+			// src/store-api/src/metadata.rs:579-587.
 			return newError(StatusInvalidArguments, "Invalid metadata, %s is internal column name that can not be used", col.Name)
 		}
 	}
@@ -327,7 +327,7 @@ func (st *Store) create(tables map[string]*table, schema string, c plannedCreate
 
 // alterTable adds a's columns that the table still lacks ("add if not
 // exists", src/common/grpc-expr/src/util.rs:217) in one step: the new region
-// metadata is validated as a whole (src/store-api/src/metadata.rs:462-480, :578-586).
+// metadata is validated as a whole (src/store-api/src/metadata.rs:463-480, :578-586).
 func alterTable(a plannedAlter) *greptimeError {
 	cols, pk := slices.Clone(a.t.Columns), slices.Clone(a.t.PrimaryKey)
 	for _, c := range a.cols {
@@ -365,7 +365,7 @@ func (st *Store) writeRegions(inserts []*greptimev1.RowInsertRequest, tables map
 		t := tables[in.GetTableName()]
 		if t == nil {
 			// Every table exists by now; RowToRegion would fail with TableNotFound
-			// (src/operator/src/req_convert/insert/row_to_region.rs:72-75).
+			// (src/operator/src/req_convert/insert/row_to_region.rs:78-82).
 			if out.err == nil {
 				out.err = newError(StatusTableNotFound, "Table not found: %s", in.GetTableName())
 			}
@@ -414,7 +414,7 @@ func badSQL(format string, args ...any) *greptimeError {
 }
 
 // checkColumnType rejects the column types GreptimeDB refuses in auto-created
-// or auto-added columns (src/operator/src/expr_helper.rs:429-475, :531-553).
+// or auto-added columns (src/operator/src/expr_helper.rs:429-529, :531-553).
 func checkColumnType(c *greptimev1.ColumnSchema) *greptimeError {
 	dt := c.GetDatatype()
 	if _, known := greptimev1.ColumnDataType_name[int32(dt)]; !known {

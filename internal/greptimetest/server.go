@@ -24,7 +24,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// DefaultMaxRecvMsgSize is the GreptimeDB frontend's default max_recv_message_size (512 MiB).
+// DefaultMaxRecvMsgSize is the GreptimeDB frontend's default max_recv_message_size, 512 MiB
+// (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39).
 const DefaultMaxRecvMsgSize = 512 << 20
 
 // defaultCatalog is GreptimeDB's default catalog.
@@ -301,7 +302,8 @@ func (s *Server) WaitForCalls(ctx context.Context, n int) error {
 }
 
 // parseDBName splits a dbname as GreptimeDB does: "catalog-schema" at the first
-// '-', else the whole name is the schema of catalog "greptime".
+// '-', else the whole name is the schema of catalog "greptime"
+// (src/common/catalog/src/lib.rs:63-81).
 func parseDBName(db string) (catalog, schema string) {
 	if c, sch, ok := strings.Cut(db, "-"); ok {
 		return c, sch
@@ -309,7 +311,8 @@ func parseDBName(db string) (catalog, schema string) {
 	return defaultCatalog, db
 }
 
-// headerDB resolves the catalog and schema of a request header as GreptimeDB's create_query_context.
+// headerDB resolves the catalog and schema of a request header as GreptimeDB's
+// create_query_context (src/servers/src/grpc/greptime_handler.rs:196-222).
 func headerDB(h *greptimev1.RequestHeader) (catalog, schema string) {
 	if h == nil {
 		return defaultCatalog, "public"
@@ -405,7 +408,8 @@ func newCall(ctx context.Context, req *greptimev1.GreptimeRequest, md metadata.M
 	return c
 }
 
-// sizeInterceptor rejects requests larger than MaxRecvMsgSize the way tonic does.
+// sizeInterceptor rejects requests larger than MaxRecvMsgSize the way tonic does
+// (max_decoding_message_size, src/servers/src/grpc/builder.rs:62).
 func (s *Server) sizeInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
 		if n := proto.Size(m); n > s.maxRecv {

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math"
 	"math/big"
 	"net"
 	"strconv"
@@ -989,4 +990,18 @@ func TestStatusCodeMapping(t *testing.T) {
 	assert.False(t, ValidTableName("9lives"))
 	assert.False(t, ValidTableName("with space"))
 	assert.False(t, ValidTableName(""))
+}
+
+// TestJSONNumberBeyondFloat64: text json.Valid accepts is stored; a number
+// beyond float64's range decodes to +Inf instead of failing the region write.
+func TestJSONNumberBeyondFloat64(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.Addr(), nil)
+	ctx := ctxT(t)
+	requireOK(t, do(ctx, c, req{inserts: []*greptimev1.RowInsertRequest{insert("events", eventSchema(), event("a", `{"big":1e400,"n":[1,2.5]}`, 1))}}))
+	tbl, _ := s.Table("public", "events")
+	require.Len(t, tbl.Rows, 1)
+	payload := tbl.Rows[0]["payload"].(map[string]any)
+	assert.True(t, math.IsInf(payload["big"].(float64), 1))
+	assert.Equal(t, []any{float64(1), 2.5}, payload["n"])
 }

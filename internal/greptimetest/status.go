@@ -156,11 +156,13 @@ var statusInfos = []struct {
 	{StatusRequestOutdated, statusInfo{"RequestOutdated", RetryHintNonRetryable, "Request is outdated, e.g., version mismatch."}},
 	// servers TooManyConcurrentRequests: src/servers/src/error.rs:180-184 and :815, hint src/servers/src/error.rs:891.
 	{StatusRuntimeResourcesExhausted, statusInfo{"RuntimeResourcesExhausted", RetryHintRetryable, "Too many concurrent large requests, limit: 1GiB, request size: 1GiB"}},
-	// The request memory limiter: servers MemoryLimitExceeded (src/servers/src/error.rs:847),
-	// whose hint is its source's (src/servers/src/error.rs:888,
-	// src/common/memory-manager/src/error.rs:66-67) and whose message is its
-	// source's (src/common/memory-manager/src/error.rs:29-31).
-	{StatusRateLimited, statusInfo{"RateLimited", RetryHintRetryable, "Memory limit exceeded: requested 1048576 bytes, limit 1048576 bytes"}},
+	// The request memory limiter (max_in_flight_write_bytes, src/servers/src/grpc/database.rs:54-59)
+	// under its default policy, wait 10s (src/common/memory-manager/src/policy.rs:21, :33-39,
+	// src/common/memory-manager/src/manager.rs:197-210): servers MemoryLimitExceeded
+	// (src/servers/src/error.rs:847), whose hint is its source's
+	// (src/servers/src/error.rs:888, src/common/memory-manager/src/error.rs:66-67)
+	// and whose message is its source's (src/common/memory-manager/src/error.rs:40-42).
+	{StatusRateLimited, statusInfo{"RateLimited", RetryHintRetryable, "Timeout waiting for memory quota: requested 1048576 bytes, waited 10s"}},
 	// auth errors: src/auth/src/error.rs:57-87, hint src/auth/src/error.rs:127.
 	{StatusUserNotFound, statusInfo{"UserNotFound", RetryHintNonRetryable, "User not found, username: {user}"}},
 	{StatusUnsupportedPasswordType, statusInfo{"UnsupportedPasswordType", RetryHintNonRetryable, "Unsupported password type: pg_md5"}},

@@ -84,7 +84,7 @@ func TestFailNextStatus(t *testing.T) {
 		StatusAccessDenied:              "Access denied for user 'alice' to database 'greptime-public'",
 		StatusPermissionDenied:          "User is not authorized to perform this action",
 		StatusSuspended:                 "Service suspended",
-		StatusRateLimited:               "Memory limit exceeded: requested 1048576 bytes, limit 1048576 bytes",
+		StatusRateLimited:               "Timeout waiting for memory quota: requested 1048576 bytes, waited 10s",
 		StatusRuntimeResourcesExhausted: "Too many concurrent large requests, limit: 1GiB, request size: 1GiB",
 	}
 	calls := 1

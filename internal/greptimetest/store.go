@@ -120,7 +120,11 @@ func (t *table) dedupKey(row map[string]any) string {
 	return b.String()
 }
 
-// put stores one row with the table's merge semantics.
+// put stores one row with the table's merge semantics: an append-mode table
+// keeps every row; any other keeps one row per (primary key, time index)
+// (need_dedup, src/mito2/src/region/options.rs:162-165), the last one
+// (MergeMode::LastRow, the default) or its last non-null fields
+// (MergeMode::LastNonNull), src/mito2/src/region/options.rs:64-75, :167-170.
 func (t *table) put(row map[string]any) {
 	if t.AppendMode() {
 		t.Rows = append(t.Rows, row)

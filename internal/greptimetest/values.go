@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/protobuf/proto"
@@ -47,11 +49,7 @@ func DecodeValue(dt greptimev1.ColumnDataType, v *greptimev1.Value) (any, error)
 		return slices.Clone(x.BinaryValue), nil
 	case *greptimev1.Value_StringValue:
 		if dt == greptimev1.ColumnDataType_JSON {
-			var out any
-			if err := json.Unmarshal([]byte(x.StringValue), &out); err != nil {
-				return nil, err
-			}
-			return out, nil
+			return decodeJSON(x.StringValue)
 		}
 		return x.StringValue, nil
 	case *greptimev1.Value_DateValue:
@@ -259,6 +257,37 @@ func deepCopy(v any) any {
 		return s
 	case []byte:
 		return slices.Clone(x)
+	}
+	return v
+}
+
+// decodeJSON decodes JSON text as encoding/json does into an any, except
+// that a number beyond float64's range becomes ±Inf instead of an error:
+// text that json.Valid accepts always decodes.
+func decodeJSON(text string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	var out any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	return numbersToFloat(out), nil
+}
+
+// numbersToFloat replaces the json.Numbers in v by float64s.
+func numbersToFloat(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		f, _ := strconv.ParseFloat(string(x), 64) // ±Inf (or 0) with ErrRange out of range
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = numbersToFloat(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = numbersToFloat(e)
+		}
 	}
 	return v
 }
