@@ -106,11 +106,63 @@ func checkRegionWrite(t *table, rows *greptimev1.Rows) ([]map[string]any, *grept
 		for i, v := range r.GetValues() {
 			dv, err := DecodeValue(schema[i].GetDatatype(), v)
 			if err != nil {
-				return nil, newError(StatusInvalidArguments, "Invalid json text: %s", v.GetStringValue())
+				return nil, regionErr("column %s: %v", schema[i].GetColumnName(), err)
 			}
 			m[schema[i].GetColumnName()] = dv
 		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// writeRegions checks and applies each insert's region write on its own:
+// GreptimeDB sends a request's region writes to their datanodes concurrently
+// (do_request, src/operator/src/insert.rs:389-457: one spawn_global task per
+// datanode at :434, try_join_all at :443), and a datanode runs each region
+// write as a task of its own (handle_requests_in_parallel,
+// src/datanode/src/region_server.rs:516-561, spawn_ingest at :238), so a
+// failing region write does not undo the others. The call answers with a
+// failing write's error: GreptimeDB's is the first to fail in time (or
+// datanode order), the stand-in's the first in request order. st.mu held.
+func (st *Store) writeRegions(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, rejected map[string]Fault, sub faultSubject) outcome {
+	var out outcome
+	var affected uint32
+	for _, in := range inserts {
+		t := tables[in.GetTableName()] // createOrAlter made sure it exists
+		if t.instant() {
+			// A ttl=instant table's rows are dropped at the frontend, unchecked
+			// and not counted (src/operator/src/insert.rs:428, :443-450).
+			continue
+		}
+		var gerr *greptimeError
+		var rows []map[string]any
+		if f, ok := rejected[t.Name]; ok {
+			sub.table, sub.tableID = t.Name, t.id
+			gerr = f.err(sub)
+			if out.err == nil {
+				out.injected = true // the error answered is the injected one
+			}
+		} else {
+			rows, gerr = checkRegionWrite(t, in.GetRows())
+		}
+		if gerr != nil {
+			if out.err == nil {
+				out.err = gerr
+			}
+			continue
+		}
+		for _, r := range rows {
+			t.put(r)
+		}
+		out.stored += len(rows)
+		affected += uint32(len(rows))
+	}
+	if out.err != nil {
+		return out
+	}
+	out.resp = &greptimev1.GreptimeResponse{
+		Header:   &greptimev1.ResponseHeader{Status: &greptimev1.Status{StatusCode: uint32(StatusSuccess)}},
+		Response: &greptimev1.GreptimeResponse_AffectedRows{AffectedRows: &greptimev1.AffectedRows{Value: affected}},
+	}
+	return out
 }
