@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/GreptimeTeam/greptime-proto v0.15.0
 	github.com/google/go-cmp v0.7.0
+	github.com/miekg/dns v1.1.73
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/collector/component v1.71.0
 	go.opentelemetry.io/collector/component/componenttest v0.165.0

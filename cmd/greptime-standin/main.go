@@ -22,6 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	// GreptimeDB decompresses zstd requests; the stand-in decompresses with the
+	// zstd compressor registered in the binary, and configgrpc registers one
+	// (and snappy, which the stand-in refuses as GreptimeDB does).
+	_ "go.opentelemetry.io/collector/config/configgrpc"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"

@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 func TestMain(m *testing.M) {
@@ -48,6 +50,29 @@ func TestRun(t *testing.T) {
 	assert.Regexp(t, `insert db=public rows=\[events:1\] -> InvalidArgument: .+`, got)
 	assert.Contains(t, got, `CREATE TABLE IF NOT EXISTS "events"`)
 	assert.Contains(t, got, "rows: 1\n")
+}
+
+// TestCompressedRequests: the stand-in decompresses gzip and zstd, as
+// GreptimeDB does, and refuses snappy.
+func TestCompressedRequests(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, &out, "127.0.0.1:0", "public") }()
+	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
+	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
+	client := dial(t, serving.FindStringSubmatch(out.String())[1])
+
+	for _, enc := range []string{"gzip", "zstd"} {
+		_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING), grpc.UseCompressor(enc))
+		require.NoError(t, err, enc)
+	}
+	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING), grpc.UseCompressor("snappy"))
+	assert.Equal(t, codes.Unimplemented, status.Code(err))
+
+	cancel()
+	require.NoError(t, <-done)
+	assert.Contains(t, out.String(), "rows: 2\n")
 }
 
 // insertEvent is a request with one row of the exporter's base columns, the

@@ -180,11 +180,14 @@ func (s *Server) count(ctx context.Context, b []byte) (*greptimev1.GreptimeRespo
 	for _, in := range inserts {
 		total += in.rows
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if total > 0 && (catalog != defaultCatalog || s.dbs[schema] == nil) {
+	s.store.mu.Lock()
+	known := s.store.schema(catalog, schema) != nil
+	s.store.mu.Unlock()
+	if total > 0 && !known {
 		return nil, newError(StatusInvalidArguments, "Failed to find schema, schema info: %s", schema).send(ctx)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.counted.tables == nil {
 		s.counted.tables = map[string]map[string]int64{}
 	}

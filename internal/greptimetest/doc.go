@@ -1,45 +1,143 @@
 // Package greptimetest is a GreptimeDB-protocol gRPC server for tests and local
 // demos. It listens on a real port and serves greptime.v1.GreptimeDatabase/Handle
 // with the generated greptime-proto types. It is not a stub: it decodes real
-// requests and applies GreptimeDB's row-insert rules, taken from the GreptimeDB
-// source (the GreptimeDB function each check follows is named in the comments):
+// requests and applies GreptimeDB's row-insert rules, read from GreptimeDB's
+// source (v1.3; paths below are in the GreptimeDB repository, and the code
+// cites the lines it follows):
 //
-//   - hints from the x-greptime-hints metadata (or the legacy
-//     x-greptime-hint-<key> headers); read_preference and auto_create_table checked;
-//   - JSON column values parsed before anything else; requests without rows dropped;
-//     every row as long as its schema;
-//   - basic auth from RequestHeader.authorization (never the gRPC "authorization"
-//     metadata), with GreptimeDB's codes and messages;
-//   - a missing table auto-created from the first insert's schema: exactly one
-//     TIMESTAMP column (the time index, NOT NULL), TAG columns as the primary key,
-//     table name checked against GreptimeDB's NAME_PATTERN, options from the hints
-//     (ttl, append_mode, merge_mode, compaction.twcs.time_window, ...) validated;
-//     an unknown database is reported when the table would be created;
-//   - later inserts may add columns (nullable, new tags join the primary key) but
-//     never change a column's type or semantic type; value kinds must match the
-//     column type; the time index must be present and non-null;
+//   - compression: identity, gzip and zstd accepted; any other grpc-encoding
+//     refused with tonic's Unimplemented before the request is read
+//     (src/servers/src/grpc/builder.rs:64-65; see compression.go);
+//   - requests up to 512 MiB (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39), larger
+//     ones refused with tonic's OutOfRange;
+//   - hints from x-greptime-hints, or without it the legacy x-greptime-hint-<key>
+//     headers (src/servers/src/hint_headers.rs:19-38, src/session/src/hints.rs:35-43);
+//     read_preference must parse (src/servers/src/grpc/greptime_handler.rs:231-243),
+//     reserved keys dropped (src/session/src/hints.rs:27-32);
+//   - dbname split into catalog and schema at the first '-' (src/common/catalog/src/lib.rs:63-81),
+//     else the header's catalog and schema, lowercased (src/servers/src/grpc/greptime_handler.rs:196-222);
+//   - basic auth from RequestHeader.authorization only, in the static user
+//     provider's order and with its codes and messages (src/servers/src/grpc/context_auth.rs:126-162,
+//     src/auth/src/user_provider.rs:523-570);
+//   - request checks before anything is changed: JSON column values parsed
+//     (src/operator/src/req_convert/common.rs:40-106), inserts without rows dropped
+//     (src/operator/src/insert.rs:266-271), every row as long as its schema
+//     (src/operator/src/insert.rs:1215-1234);
+//   - tables planned for the whole request first (src/operator/src/insert.rs:620-666):
+//     a missing table is created from its insert's schema (exactly one
+//     TIMESTAMP time index, NOT NULL; TAG columns as the primary key;
+//     src/common/grpc-expr/src/util.rs:99-191, src/operator/src/expr_helper.rs:429-529)
+//     with the hints as options (src/operator/src/insert.rs:1237-1277), validated
+//     (src/table/src/requests.rs:181-229, src/mito2/src/region/options.rs:126-131),
+//     under GreptimeDB's NAME_PATTERN (src/common/base/src/regex_pattern.rs:18), in a
+//     database that must exist (src/operator/src/statement/ddl.rs:442-457);
+//     an existing table gets the insert's new columns, nullable, new tags
+//     joining the primary key (src/common/grpc-expr/src/util.rs:196-238); then
+//     the creates and the alters run one by one, and what ran before a failure stays
+//     (src/operator/src/insert.rs:701-715);
+//   - auto_create_table=false: a missing table fails the request and no table
+//     is altered (src/operator/src/insert.rs:579-612);
+//   - region writes checked and applied each on its own
+//     (src/operator/src/insert.rs:389-457, src/datanode/src/region_server.rs:516-561):
+//     value kinds, column types and semantic types, unknown columns, a null or
+//     missing time index (src/mito2/src/request.rs:91-142, :181-269, :435-473);
+//     a failing insert does not undo the others, and the call answers with the
+//     first failing insert's error;
+//   - two inserts for one new table in one request: each plans a create from
+//     its own schema, the first creates the table, the second finds it
+//     ("if not exists", src/common/grpc-expr/src/util.rs:186,
+//     src/operator/src/statement/ddl.rs:459-472), so its extra columns are
+//     unknown to the region and that insert fails;
+//   - a ttl=instant table stores nothing (src/table/src/metadata.rs:1353-1358,
+//     src/operator/src/req_convert/insert/row_to_region.rs:61-62);
 //   - non-append tables keep one row per (primary key, time index): merge_mode
 //     last_row (the default) keeps the last row, last_non_null merges fields;
-//     append_mode=true tables keep every row.
+//     append_mode=true tables keep every row (src/mito2/src/region/options.rs:64-75, :162-170).
 //
-// Errors carry GreptimeDB's gRPC code, message and trailers
-// (x-greptime-err-code, x-greptime-err-retry-hint). The server records what it
-// stored and every call, and can inject faults (FailNext, FailNextWith,
-// SetLatency, RejectTable, DropConnections).
+// Errors carry GreptimeDB's gRPC code (status_to_tonic_code,
+// src/common/error/src/status_code.rs:300-343), message (masked as "Internal
+// error: <code>" for Unknown and Internal, src/common/error/src/ext.rs:143-147)
+// and trailers x-greptime-err-code and x-greptime-err-retry-hint
+// (src/common/error/src/status_code.rs:273-293), the hint being the one GreptimeDB
+// sends with the error that typically carries the code (StatusCode.RetryHint).
+//
+// The server records what it stored and every call, and can inject faults:
+// FailNext, FailNextWith, FailNextStatus (fail as GreptimeDB fails with a
+// status code), SetLatency, SetAnswerDelay, RejectTable, RejectTableStatus,
+// DropConnections. Servers can share a Store, as the frontends of one
+// GreptimeDB cluster share its datanodes (StartCluster).
 //
 // Known differences from GreptimeDB:
 //
-//   - A request is all-or-nothing here: when any check fails, no table is created
-//     or altered and no row is stored. GreptimeDB keeps the tables it created or
-//     altered before the failure, and writes the regions of different tables
-//     concurrently, so rows of other tables in the same request may be stored.
-//   - Two inserts into the same new table within one request: here the second
-//     one adds its extra columns; GreptimeDB would reject them as unknown columns.
-//   - Only row inserts through Handle are served; other request kinds answer
-//     Unimplemented (StatusCode 1001), HandleRequests is not implemented, and the
-//     physical_table (metric engine) hint is refused. greptime.semantic.* hints
-//     are not turned into options.
+//   - The auto_create_table hint is followed as GreptimeDB follows it, but
+//     GreptimeDB's frontend option auto_create_table (default true;
+//     src/frontend/src/frontend.rs:48-51, src/operator/src/insert.rs:508-509, "auto-create
+//     table is disabled by frontend config") does not exist here: auto-create is
+//     always on unless the hint turns it off. The system tables GreptimeDB
+//     creates itself whatever the setting (src/operator/src/insert.rs:586-590,
+//     :648-657) are not modelled.
+//   - No permission model. GreptimeDB's static user provider knows read-only and
+//     write-only users ("name:ReadOnly=password", src/auth/src/user_info.rs:47-54),
+//     and its DefaultPermissionChecker refuses any gRPC insert of a user that
+//     cannot write (src/auth/src/permission.rs:195-204, :334-349) with 7006
+//     PermissionDenied, "User is not authorized to perform this action"
+//     (src/auth/src/error.rs:86-90, src/auth/src/permission.rs:261), checked
+//     after authentication and before the request is looked at
+//     (src/frontend/src/instance/grpc.rs:74-88). Here every user of Config.Users may
+//     write; FailNextStatus(n, StatusPermissionDenied) answers as a read-only user
+//     would be answered. AccessDenied (7005) for a database is not modelled either.
+//   - No memory limiter. GreptimeDB's max_in_flight_write_bytes (default 0,
+//     unlimited; src/frontend/src/frontend.rs:52-57, :91-92) makes each request
+//     wait for memory quota (src/servers/src/grpc/database.rs:54-59), up to 10 s
+//     by default, then fail with 6001 RateLimited, retryable
+//     (src/common/memory-manager/src/manager.rs:197-218, src/servers/src/error.rs:847, :888);
+//     the datanode's write buffer rejects writes when full (5000
+//     StorageUnavailable, src/mito2/src/error.rs:582-586). Here neither
+//     happens by itself: inject them with FailNextStatus.
+//   - JSON values are checked with Go's encoding/json (json.Valid), GreptimeDB
+//     parses them with the jsonb crate's parse_value
+//     (src/operator/src/req_convert/common.rs:42), a parser of its own. Recent
+//     jsonb releases parse in an "extended" mode that accepts text
+//     encoding/json refuses (an empty string as null, case-insensitive
+//     literals such as TRUE or Null, NaN and Infinity, single-quoted strings,
+//     a leading '+', leading zeros, ".5" and "5.", hexadecimal numbers); which
+//     of these GreptimeDB v1.3 accepts depends on the jsonb version in its
+//     workspace Cargo.toml, not in this source tree. Here all of them fail with
+//     1004 "Invalid json text". The stored value differs too: GreptimeDB keeps
+//     JSONB (integers as i64/u64), Table.Rows hold encoding/json's decoding
+//     (every number a float64, ±Inf beyond its range).
+//   - Dump prints a SHOW CREATE TABLE-like schema, not GreptimeDB's. Options are
+//     printed as the hints sent them, every key quoted: 'ttl' = '90d'. GreptimeDB
+//     parses ttl into a TimeToLive (src/table/src/requests.rs:202-211) and
+//     prints it with humantime's Display (src/common/time/src/ttl.rs:117-125,
+//     src/query/src/sql/show_create_table.rs:61-62): ttl = '2months 29days 2h 52m 48s'
+//     for 90d (humantime's months are 30.44 days), with keys quoted only where
+//     needed ('compaction.type' = 'twcs', ttl = '30s').
+//   - Region writes of one request are applied one after the other under one
+//     lock, not concurrently; when several fail, the first in request order
+//     answers, where GreptimeDB answers with the first to fail in time
+//     (try_join_all, src/datanode/src/region_server.rs:547, src/operator/src/insert.rs:443-450).
+//     Every table has one region (region number 0): no partitioning.
+//   - Only row inserts through Handle are served. Other request kinds (SQL,
+//     deletes, column inserts, DDL; src/frontend/src/instance/grpc.rs:91-) answer
+//     Unimplemented (1001) with a stand-in message, and HandleRequests is not
+//     implemented. The physical_table hint, which sends the write through the
+//     metric engine (src/frontend/src/instance/grpc.rs:92-99,
+//     src/operator/src/insert.rs:304-346), is refused with Unsupported.
+//     greptime.semantic.* hints (src/operator/src/insert.rs:1248-1253,
+//     src/table/src/requests/semantic.rs:224-226) are not turned into options, and nothing is mirrored to flownodes
+//     (src/operator/src/insert.rs:416-424).
+//   - Compression: zstd is decompressed only when a zstd compressor is
+//     registered in the binary (configgrpc registers one; cmd/greptime-standin
+//     imports it). An encoding registered nowhere in the binary is refused by
+//     grpc-go before the server sees the call: Unimplemented as well, but with
+//     grpc-go's message, and no Call is recorded.
 //   - Messages of region-level errors reproduce GreptimeDB's wording but render
 //     its internal type names approximately; region-option errors (append_mode,
-//     merge_mode, compaction window) have the right code, approximate text.
+//     merge_mode, compaction window) have the right code, approximate text. The
+//     default messages of injected faults are those of the error that
+//     typically carries each code, with made-up sizes and names where
+//     GreptimeDB would fill in its own.
+//   - Count-only mode (Config.CountOnly) checks only the header and counts
+//     rows; see count.go.
 package greptimetest

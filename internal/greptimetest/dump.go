@@ -17,14 +17,16 @@ const dumpSampleRows = 3
 // SHOW CREATE TABLE-like schema with its options, the row count, the row count
 // per value of a "type" column if the table has one, and a few sample rows.
 // Write errors are ignored (it is meant for terminals and logs).
-func (s *Server) Dump(w io.Writer, db string) {
-	names := s.Tables(db)
+func (s *Server) Dump(w io.Writer, db string) { dump(w, s.store, db) }
+
+func dump(w io.Writer, st *Store, db string) {
+	names := st.Tables(db)
 	if len(names) == 0 {
 		fmt.Fprintf(w, "database %q: no tables\n", db)
 		return
 	}
 	for i, name := range names {
-		t, ok := s.Table(db, name)
+		t, ok := st.Table(db, name)
 		if !ok {
 			continue
 		}

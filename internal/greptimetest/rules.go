@@ -12,20 +12,25 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
-// tableNamePattern is GreptimeDB's NAME_PATTERN for table names.
+// tableNamePattern is GreptimeDB's NAME_PATTERN for table names
+// (src/common/base/src/regex_pattern.rs:18), checked when a table is created
+// (src/operator/src/statement/ddl.rs:485-490).
 var tableNamePattern = regexp.MustCompile(`^[a-zA-Z_:-][a-zA-Z0-9_:\-.@#]*$`)
 
 // ValidTableName reports whether GreptimeDB accepts name as a table name.
 func ValidTableName(name string) bool { return tableNamePattern.MatchString(name) }
 
-// internalColumns are the column names GreptimeDB reserves.
+// internalColumns are the column names GreptimeDB reserves
+// (src/store-api/src/storage/consts.rs:85-102).
 var internalColumns = map[string]bool{"__sequence": true, "__op_type": true, "__primary_key": true}
 
 // legacyHintKeys are the keys GreptimeDB reads from x-greptime-hint-<key> headers
-// when x-greptime-hints is absent.
+// when x-greptime-hints is absent (HINT_KEYS, src/session/src/hints.rs:35-43).
 var legacyHintKeys = []string{"auto_create_table", "ttl", "append_mode", "merge_mode", "physical_table", "skip_wal", "read_preference"}
 
-// reservedHintKeys are dropped by GreptimeDB before they reach the query context.
+// reservedHintKeys are dropped by GreptimeDB before they reach the query context
+// (RESERVED_EXTENSION_KEYS, src/session/src/hints.rs:27-32; dropped at
+// src/servers/src/grpc/greptime_handler.rs:245-255).
 var reservedHintKeys = map[string]bool{
 	"remote_query_id":                           true,
 	"initial_remote_dyn_filter_registrations":   true,
@@ -36,9 +41,10 @@ var reservedHintKeys = map[string]bool{
 // hint is one key=value pair, in header order.
 type hint struct{ key, value string }
 
-// ParseHints parses an x-greptime-hints value ("k=v, k2=v2") as GreptimeDB does:
-// split on ',', each part split once on '=', key and value trimmed, parts
-// without '=' ignored. Later duplicates win in the returned map.
+// ParseHints parses an x-greptime-hints value ("k=v, k2=v2") as GreptimeDB does
+// (extract_hints, src/servers/src/hint_headers.rs:19-30): split on ',', each
+// part split once on '=', key and value trimmed, parts without '=' ignored.
+// Later duplicates win in the returned map.
 func ParseHints(v string) map[string]string {
 	out := map[string]string{}
 	for _, h := range parseHintList(v) {
@@ -60,7 +66,9 @@ func parseHintList(v string) []hint {
 }
 
 // extractHints reads the hints from incoming metadata like GreptimeDB's
-// extract_hints, then drops reserved keys. The map holds the last value per key.
+// extract_hints (src/servers/src/hint_headers.rs:19-38: x-greptime-hints, and
+// only without it the legacy headers), then drops reserved keys. The map
+// holds the last value per key.
 func extractHints(md metadata.MD) map[string]string {
 	out := map[string]string{}
 	if vs := md.Get(HeaderHints); len(vs) > 0 {
@@ -82,8 +90,9 @@ func extractHints(md metadata.MD) map[string]string {
 	return out
 }
 
-// tableOptionKeys are GreptimeDB's VALID_TABLE_OPTION_KEYS: hints with these keys
-// become table options when a table is auto-created.
+// tableOptionKeys are GreptimeDB's VALID_TABLE_OPTION_KEYS
+// (src/table/src/requests.rs:78-95): hints with these keys become table
+// options when a table is auto-created (src/operator/src/insert.rs:1242-1246).
 var tableOptionKeys = []string{
 	"write_buffer_size", "ttl", "storage", "comment", "skip_wal", "sst_format",
 	"location", "format", "pattern",
@@ -91,7 +100,9 @@ var tableOptionKeys = []string{
 	"table_data_model", "otlp_metric_compat", "repartition.column.hint",
 }
 
-// Option keys GreptimeDB copies from hints for plain row inserts, besides tableOptionKeys.
+// Option keys GreptimeDB copies from hints for plain row inserts, besides
+// tableOptionKeys (src/operator/src/insert.rs:1263-1276; a time window also
+// sets compaction.type=twcs).
 const (
 	optAppendMode     = "append_mode"
 	optMergeMode      = "merge_mode"
@@ -104,7 +115,10 @@ const (
 )
 
 // tableOptionsFromHints returns the options a new table gets from the hints,
-// validated as GreptimeDB validates them at CREATE TABLE.
+// validated as GreptimeDB validates them at CREATE TABLE: ttl,
+// write_buffer_size and skip_wal by TableOptions::try_from_iter
+// (src/table/src/requests.rs:181-229), append_mode, merge_mode and the
+// compaction window by the region options (src/mito2/src/region/options.rs:68-75, :126-131).
 func tableOptionsFromHints(hints map[string]string) (map[string]string, *greptimeError) {
 	opts := map[string]string{}
 	for _, k := range tableOptionKeys {
@@ -167,7 +181,9 @@ func tableOptionsFromHints(hints map[string]string) (map[string]string, *greptim
 	return opts, nil
 }
 
-// parseRustBool accepts exactly "true" or "false", as Rust's bool::from_str.
+// parseRustBool accepts exactly "true" or "false", as Rust's bool::from_str
+// (used for auto_create_table, src/operator/src/insert.rs:496-507, and skip_wal,
+// src/table/src/requests.rs:213-220).
 func parseRustBool(s string) (bool, error) {
 	switch s {
 	case "true":
@@ -178,7 +194,8 @@ func parseRustBool(s string) (bool, error) {
 	return false, errors.New("provided string was not `true` or `false`")
 }
 
-// ParseTTL parses a table TTL as GreptimeDB does: "instant", "forever" or ""
+// ParseTTL parses a table TTL as GreptimeDB does (TimeToLive::from_humantime_or_str,
+// src/common/time/src/ttl.rs:131-140, :167-176): "instant", "forever" or ""
 // (case-insensitive), or a humantime duration; a zero duration means forever.
 // It returns -1 for instant and 0 for forever.
 func ParseTTL(s string) (time.Duration, error) {
@@ -192,7 +209,8 @@ func ParseTTL(s string) (time.Duration, error) {
 }
 
 // ParseHumantime parses a duration in the grammar of Rust's humantime crate
-// (used by GreptimeDB for ttl and compaction windows): one or more
+// (used by GreptimeDB for ttl, src/common/time/src/ttl.rs:136, and compaction
+// windows): one or more
 // "<integer><unit>" spans, optionally separated by whitespace; units
 // ns/nsec/nanos, us/usec/µs, ms/msec/millis, s/sec/secs/second/seconds,
 // m/min/mins/minute/minutes, h/hr/hrs/hour/hours, d/day/days, w/week/weeks,
@@ -269,7 +287,8 @@ func ParseHumantime(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// parseReadableSize parses GreptimeDB's ReadableSize ("64MB", "1.5GiB", "1024").
+// parseReadableSize parses GreptimeDB's ReadableSize ("64MB", "1.5GiB", "1024"),
+// as write_buffer_size is parsed (src/table/src/requests.rs:191-199).
 func parseReadableSize(s string) (uint64, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {

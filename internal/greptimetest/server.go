@@ -3,12 +3,12 @@ package greptimetest
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"net"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,12 +20,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
-// DefaultMaxRecvMsgSize is the GreptimeDB frontend's default max_recv_message_size (512 MiB).
+// DefaultMaxRecvMsgSize is the GreptimeDB frontend's default max_recv_message_size, 512 MiB
+// (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39).
 const DefaultMaxRecvMsgSize = 512 << 20
 
 // defaultCatalog is GreptimeDB's default catalog.
@@ -42,7 +42,12 @@ type Config struct {
 	TLS *tls.Config
 	// Databases are the known databases (schemas of catalog "greptime"); default {"public"}.
 	// "greptime-<schema>" is accepted too. Writing to another database fails as in GreptimeDB.
+	// Leave it empty when Store is set: the store has its databases.
 	Databases []string
+	// Store, when set, is where the server keeps its tables: servers started
+	// with the same Store share them, as the frontends of one GreptimeDB
+	// cluster do (see StartCluster). Default: a new store of Databases.
+	Store *Store
 	// MaxRecvMsgSize is the largest request accepted, in bytes; default DefaultMaxRecvMsgSize.
 	// A larger request fails with OutOfRange, as GreptimeDB's tonic server answers.
 	MaxRecvMsgSize int
@@ -86,8 +91,15 @@ type Call struct {
 	Status StatusCode
 	// RetryHint is the x-greptime-err-retry-hint trailer sent ("" if none).
 	RetryHint RetryHint
-	// Injected is true when the outcome came from an injected fault (Fail*, DropConnections, RejectTable).
+	// Injected is true when the outcome came from an injected fault (Fail*, DropConnections, RejectTable*).
 	Injected bool
+	// Encoding is the request's grpc-encoding ("" when uncompressed).
+	Encoding string
+	// StoredRows is how many rows the call stored. It can be non-zero on a
+	// failed call: GreptimeDB applies each table's region write on its own,
+	// so the inserts of a request that did not fail are stored; and a call
+	// may fail after applying (Fault.Apply, SetAnswerDelay and Stop).
+	StoredRows int
 }
 
 // Tables returns the table names of the call's inserts, in order.
@@ -114,78 +126,31 @@ func (c Call) clone() Call {
 	return c
 }
 
-// Fault describes how an injected failure answers a call.
-// The zero Fault fails the call with Unavailable and no GreptimeDB trailers.
-type Fault struct {
-	// Code is the gRPC code. If it is OK, Status.GRPCCode() is used, or Unavailable when Status is unset too.
-	Code codes.Code
-	// Status, when non-zero, is sent as the x-greptime-err-code trailer together
-	// with x-greptime-err-retry-hint, as GreptimeDB does on its own errors.
-	// When zero no GreptimeDB trailer is sent (like a proxy or load balancer failing).
-	Status StatusCode
-	// RetryHint is the x-greptime-err-retry-hint value; default RetryHintNonRetryable (GreptimeDB's default).
-	RetryHint RetryHint
-	// Message is the status message; default "greptimetest: injected fault".
-	Message string
-	// Apply processes and stores the request first and fails afterwards, to model
-	// "the write was applied but the client saw an error". If processing itself
-	// fails, that error is answered instead (the fault is still used up).
-	Apply bool
-	// DropConnection closes the call's underlying connection instead of answering;
-	// the client sees Unavailable (a transport error). Code, Status and Message are then ignored.
-	DropConnection bool
-}
-
-func (f Fault) err() *greptimeError {
-	code := f.Code
-	if code == codes.OK {
-		code = codes.Unavailable
-		if f.Status != StatusSuccess {
-			code = f.Status.GRPCCode()
-		}
-	}
-	msg := f.Message
-	if msg == "" {
-		msg = "greptimetest: injected fault"
-	}
-	e := &greptimeError{grpcCode: code, code: f.Status, msg: msg}
-	if f.Status != StatusSuccess {
-		e.hint = f.RetryHint
-		if e.hint == "" {
-			e.hint = RetryHintNonRetryable
-		}
-	}
-	return e
-}
-
-type faultSlot struct {
-	fault Fault
-	left  int
-}
-
 // Server is a running GreptimeDB-protocol server. All methods are safe for concurrent use.
 type Server struct {
 	greptimev1.UnimplementedGreptimeDatabaseServer
 
-	users   map[string]string
-	maxRecv int
-	lis     *trackingListener
-	srv     *grpc.Server
+	users     map[string]string
+	maxRecv   int
+	countOnly bool
+	store     *Store
+	lis       *trackingListener
+	srv       *grpc.Server
 
 	quit      chan struct{}
 	stopOnce  sync.Once
 	serveDone chan struct{}
-	delayed   atomic.Int32 // calls waiting in SetLatency's delay
+	delayed   atomic.Int32 // calls waiting in SetLatency's or SetAnswerDelay's delay
 
-	mu          sync.Mutex
-	dbs         map[string]map[string]*table // schema -> table name -> table
-	nextTableID uint32
-	calls       []Call
-	changed     chan struct{} // closed and replaced whenever a call is recorded
-	faults      []faultSlot
-	latency     time.Duration
-	rejected    map[string]*greptimeError
-	counted     counts // CountOnly mode
+	mu              sync.Mutex
+	calls           []Call
+	changed         chan struct{} // closed and replaced whenever a call is recorded
+	faults          []faultSlot
+	latency         time.Duration
+	answerDelay     time.Duration
+	rejected        map[string]*greptimeError // RejectTable: the whole call fails
+	rejectedRegions map[string]Fault          // RejectTableStatus: the table's region write fails
+	counted         counts                    // CountOnly mode
 }
 
 // Start listens on cfg.Addr and serves in the background until Stop.
@@ -194,35 +159,43 @@ func Start(cfg Config) (*Server, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("greptimetest: listen %s: %w", addr, err)
+	}
+	s, err := serve(cfg, l)
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// serve serves on l (cfg.Addr is ignored) until Stop.
+func serve(cfg Config, l net.Listener) (*Server, error) {
 	maxRecv := cfg.MaxRecvMsgSize
 	if maxRecv <= 0 {
 		maxRecv = DefaultMaxRecvMsgSize
 	}
-	s := &Server{
-		users:       maps.Clone(cfg.Users),
-		maxRecv:     maxRecv,
-		quit:        make(chan struct{}),
-		serveDone:   make(chan struct{}),
-		dbs:         map[string]map[string]*table{},
-		nextTableID: 1024, // GreptimeDB's first user table id
-		changed:     make(chan struct{}),
-		rejected:    map[string]*greptimeError{},
-	}
-	dbs := cfg.Databases
-	if len(dbs) == 0 {
-		dbs = []string{"public"}
-	}
-	for _, db := range dbs {
-		catalog, schema := parseDBName(db)
-		if catalog != defaultCatalog || schema == "" {
-			return nil, fmt.Errorf("greptimetest: database %q is not in catalog %q", db, defaultCatalog)
+	st := cfg.Store
+	if st == nil {
+		var err error
+		if st, err = NewStore(cfg.Databases...); err != nil {
+			return nil, err
 		}
-		s.dbs[schema] = map[string]*table{}
+	} else if len(cfg.Databases) > 0 {
+		return nil, errors.New("greptimetest: set Config.Databases or Config.Store, not both")
 	}
-
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("greptimetest: listen %s: %w", addr, err)
+	s := &Server{
+		users:           maps.Clone(cfg.Users),
+		maxRecv:         maxRecv,
+		countOnly:       cfg.CountOnly,
+		store:           st,
+		quit:            make(chan struct{}),
+		serveDone:       make(chan struct{}),
+		changed:         make(chan struct{}),
+		rejected:        map[string]*greptimeError{},
+		rejectedRegions: map[string]Fault{},
 	}
 	s.lis = &trackingListener{Listener: l, conns: map[string]net.Conn{}}
 
@@ -232,6 +205,8 @@ func Start(cfg Config) (*Server, error) {
 		grpc.MaxSendMsgSize(DefaultMaxRecvMsgSize),
 		grpc.UnaryInterceptor(s.sizeInterceptor),
 		grpc.WaitForHandlers(true),
+		// See compression.go: the encoding is checked before the request is decoded.
+		grpc.StatsHandler(encodingTagger{}),
 	}
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
@@ -241,9 +216,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	s.srv = grpc.NewServer(opts...)
 	if cfg.CountOnly {
-		s.srv.RegisterService(&countServiceDesc, s)
+		s.srv.RegisterService(s.checkEncodings(&countServiceDesc), s)
 	} else {
-		greptimev1.RegisterGreptimeDatabaseServer(s.srv, s)
+		s.srv.RegisterService(s.checkEncodings(&greptimev1.GreptimeDatabase_ServiceDesc), s)
 	}
 	go func() {
 		defer close(s.serveDone)
@@ -258,7 +233,9 @@ func (s *Server) Addr() string { return s.lis.Addr().String() }
 
 // Stop stops listening, closes every connection and waits for running calls and
 // the serving goroutine to finish. A call waiting in SetLatency's delay is
-// aborted with Unavailable and applies nothing. Stop is idempotent.
+// aborted with Unavailable and applies nothing; one waiting in SetAnswerDelay's
+// delay has stored its rows, and its client sees Unavailable. Servers sharing
+// the store keep serving. Stop is idempotent.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		close(s.quit)
@@ -267,42 +244,20 @@ func (s *Server) Stop() {
 	})
 }
 
+// Store returns the store the server keeps its tables in.
+func (s *Server) Store() *Store { return s.store }
+
 // Tables returns the table names stored in database db, sorted. In all the
 // query methods db is a dbname as a client sends it ("public", "greptime-public");
 // "" means "public".
-func (s *Server) Tables(db string) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tables := s.database(db)
-	out := make([]string, 0, len(tables))
-	for name := range tables {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *Server) Tables(db string) []string { return s.store.Tables(db) }
 
 // Table returns a deep copy of table name in database db.
-func (s *Server) Table(db, name string) (Table, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.database(db)[name]
-	if !ok {
-		return Table{}, false
-	}
-	return t.snapshot(), true
-}
+func (s *Server) Table(db, name string) (Table, bool) { return s.store.Table(db, name) }
 
 // RowCount returns the number of rows stored in the table (after last_row
 // merging on non-append tables); 0 if it does not exist.
-func (s *Server) RowCount(db, name string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.database(db)[name]; ok {
-		return len(t.Rows)
-	}
-	return 0
-}
+func (s *Server) RowCount(db, name string) int { return s.store.RowCount(db, name) }
 
 // Calls returns every Handle call so far, in completion order.
 func (s *Server) Calls() []Call {
@@ -346,75 +301,9 @@ func (s *Server) WaitForCalls(ctx context.Context, n int) error {
 	}
 }
 
-// FailNext makes the next n calls fail with code and msg without applying
-// anything and without GreptimeDB trailers (see FailNextWith for those).
-func (s *Server) FailNext(n int, code codes.Code, msg string) {
-	s.FailNextWith(n, Fault{Code: code, Message: msg})
-}
-
-// FailNextWith makes the next n calls fail as f describes. Faults queue up in
-// the order they were added; each call consumes one when it arrives.
-func (s *Server) FailNextWith(n int, f Fault) {
-	if n <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, faultSlot{fault: f, left: n})
-}
-
-// DropConnections makes the next n calls close their underlying connection
-// mid-call without applying anything; the client sees Unavailable.
-func (s *Server) DropConnections(n int) {
-	s.FailNextWith(n, Fault{DropConnection: true})
-}
-
-// SetLatency delays every call by d before it is processed (0 turns it off).
-// As in GreptimeDB, which runs a request on its own runtime so that a client
-// going away does not cancel it, a call whose client has already given up
-// (deadline, cancel) is still processed and its rows stored after the delay.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
-
-// RejectTable makes every call that inserts rows into a table of that name (in
-// any database) fail as a whole, applying nothing, with code and msg and the
-// trailers x-greptime-err-code (a status code matching code, e.g. 1004 for
-// InvalidArgument, 4010 for Unavailable) and x-greptime-err-retry-hint non_retryable.
-// It takes effect after authentication and the request-shape checks.
-func (s *Server) RejectTable(name string, code codes.Code, msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rejected[name] = &greptimeError{grpcCode: code, code: statusForGRPCCode(code), hint: RetryHintNonRetryable, msg: msg}
-}
-
-// Reset clears every injected fault: queued failures and drops, latency and rejected tables.
-// Stored tables and recorded calls are kept.
-func (s *Server) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-	s.latency = 0
-	s.rejected = map[string]*greptimeError{}
-}
-
-// database returns the tables of db ("public", "greptime-public"; "" means
-// "public" as an empty dbname does); s.mu held.
-func (s *Server) database(db string) map[string]*table {
-	if db == "" {
-		db = "public"
-	}
-	catalog, schema := parseDBName(db)
-	if catalog != defaultCatalog {
-		return nil
-	}
-	return s.dbs[schema]
-}
-
 // parseDBName splits a dbname as GreptimeDB does: "catalog-schema" at the first
-// '-', else the whole name is the schema of catalog "greptime".
+// '-', else the whole name is the schema of catalog "greptime"
+// (src/common/catalog/src/lib.rs:63-81).
 func parseDBName(db string) (catalog, schema string) {
 	if c, sch, ok := strings.Cut(db, "-"); ok {
 		return c, sch
@@ -422,7 +311,8 @@ func parseDBName(db string) (catalog, schema string) {
 	return defaultCatalog, db
 }
 
-// headerDB resolves the catalog and schema of a request header as GreptimeDB's create_query_context.
+// headerDB resolves the catalog and schema of a request header as GreptimeDB's
+// create_query_context (src/servers/src/grpc/greptime_handler.rs:196-222).
 func headerDB(h *greptimev1.RequestHeader) (catalog, schema string) {
 	if h == nil {
 		return defaultCatalog, "public"
@@ -440,20 +330,6 @@ func headerDB(h *greptimev1.RequestHeader) (catalog, schema string) {
 	return catalog, schema
 }
 
-func (s *Server) nextFault() (Fault, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.faults) == 0 {
-		return Fault{}, false
-	}
-	f := s.faults[0].fault
-	s.faults[0].left--
-	if s.faults[0].left == 0 {
-		s.faults = s.faults[1:]
-	}
-	return f, true
-}
-
 func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -462,7 +338,7 @@ func (s *Server) record(c Call) {
 	s.changed = make(chan struct{})
 }
 
-// finish records the call with the outcome err (nil = success) and returns what Handle answers.
+// finish records the call with the outcome gerr (nil = success) and returns what Handle answers.
 func (s *Server) finish(ctx context.Context, c *Call, resp *greptimev1.GreptimeResponse, gerr *greptimeError, injected bool) (*greptimev1.GreptimeResponse, error) {
 	c.Duration = time.Since(c.Time)
 	c.Injected = injected
@@ -475,61 +351,56 @@ func (s *Server) finish(ctx context.Context, c *Call, resp *greptimev1.GreptimeR
 	c.Code, c.Message = gerr.grpcCode, gerr.msg
 	if gerr.code != StatusSuccess {
 		c.Status = gerr.code
-		c.RetryHint = gerr.hint
-		if c.RetryHint == "" {
-			c.RetryHint = RetryHintNonRetryable
-		}
+		c.RetryHint = gerr.retryHint()
 	}
 	s.record(*c)
 	return nil, gerr.send(ctx)
 }
 
+var errStopping = &greptimeError{grpcCode: codes.Unavailable, msg: "greptimetest: server stopping"}
+
 // Handle serves greptime.v1.GreptimeDatabase/Handle.
 func (s *Server) Handle(ctx context.Context, req *greptimev1.GreptimeRequest) (*greptimev1.GreptimeResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	c := newCall(req, md)
+	c := newCall(ctx, req, md)
 
 	fault, faulty := s.nextFault()
 
 	s.mu.Lock()
-	delay := s.latency
+	latency, answerDelay := s.latency, s.answerDelay
 	s.mu.Unlock()
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		s.delayed.Add(1)
-		select {
-		case <-t.C:
-			s.delayed.Add(-1)
-		case <-s.quit:
-			s.delayed.Add(-1)
-			t.Stop()
-			return s.finish(ctx, &c, nil, &greptimeError{grpcCode: codes.Unavailable, msg: "greptimetest: server stopping"}, faulty)
-		}
+	if latency > 0 && !s.wait(latency) {
+		return s.finish(ctx, &c, nil, errStopping, faulty)
 	}
 
 	if faulty && !fault.Apply {
 		if fault.DropConnection {
 			return s.drop(ctx, &c)
 		}
-		return s.finish(ctx, &c, nil, fault.err(), true)
+		return s.finish(ctx, &c, nil, fault.err(s.subject(req)), true)
 	}
 
-	resp, gerr, injected := s.process(req, c.Hints)
-	if faulty && gerr == nil {
+	out := s.process(req, c.Hints)
+	c.StoredRows = out.stored
+	if answerDelay > 0 && !s.wait(answerDelay) {
+		return s.finish(ctx, &c, nil, errStopping, faulty)
+	}
+	if faulty && out.err == nil {
 		if fault.DropConnection {
 			return s.drop(ctx, &c)
 		}
-		return s.finish(ctx, &c, nil, fault.err(), true)
+		return s.finish(ctx, &c, nil, fault.err(s.subject(req)), true)
 	}
-	return s.finish(ctx, &c, resp, gerr, injected)
+	return s.finish(ctx, &c, out.resp, out.err, out.injected)
 }
 
-func newCall(req *greptimev1.GreptimeRequest, md metadata.MD) Call {
+func newCall(ctx context.Context, req *greptimev1.GreptimeRequest, md metadata.MD) Call {
 	c := Call{
-		Time:  time.Now(),
-		DB:    req.GetHeader().GetDbname(),
-		User:  req.GetHeader().GetAuthorization().GetBasic().GetUsername(),
-		Hints: extractHints(md),
+		Time:     time.Now(),
+		DB:       req.GetHeader().GetDbname(),
+		User:     req.GetHeader().GetAuthorization().GetBasic().GetUsername(),
+		Hints:    extractHints(md),
+		Encoding: requestEncoding(ctx),
 	}
 	for _, in := range req.GetRowInserts().GetInserts() {
 		c.Inserts = append(c.Inserts, InsertStat{Table: in.GetTableName(), Rows: len(in.GetRows().GetRows())})
@@ -537,22 +408,15 @@ func newCall(req *greptimev1.GreptimeRequest, md metadata.MD) Call {
 	return c
 }
 
-// drop closes the connection the call came in on.
-func (s *Server) drop(ctx context.Context, c *Call) (*greptimev1.GreptimeResponse, error) {
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		s.lis.closeConn(p.Addr.String())
-	}
-	return s.finish(ctx, c, nil, &greptimeError{grpcCode: codes.Unavailable, msg: "greptimetest: connection dropped"}, true)
-}
-
-// sizeInterceptor rejects requests larger than MaxRecvMsgSize the way tonic does.
+// sizeInterceptor rejects requests larger than MaxRecvMsgSize the way tonic does
+// (max_decoding_message_size, src/servers/src/grpc/builder.rs:62).
 func (s *Server) sizeInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
 		if n := proto.Size(m); n > s.maxRecv {
 			msg := fmt.Sprintf("Error, decoded message length too large: found %d bytes, the limit is: %d bytes", n, s.maxRecv)
 			if r, ok := req.(*greptimev1.GreptimeRequest); ok {
 				md, _ := metadata.FromIncomingContext(ctx)
-				c := newCall(r, md)
+				c := newCall(ctx, r, md)
 				c.Duration = time.Since(c.Time)
 				c.Code, c.Message = codes.OutOfRange, msg
 				s.record(c)
@@ -561,52 +425,4 @@ func (s *Server) sizeInterceptor(ctx context.Context, req any, info *grpc.UnaryS
 		}
 	}
 	return handler(ctx, req)
-}
-
-// trackingListener remembers accepted connections by remote address so a call can drop its own.
-type trackingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns map[string]net.Conn
-}
-
-// Accept accepts a connection and remembers it by its remote address.
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, l: l}
-	l.mu.Lock()
-	l.conns[c.RemoteAddr().String()] = tc
-	l.mu.Unlock()
-	return tc, nil
-}
-
-func (l *trackingListener) closeConn(remote string) {
-	l.mu.Lock()
-	c := l.conns[remote]
-	l.mu.Unlock()
-	if c != nil {
-		_ = c.Close()
-	}
-}
-
-type trackedConn struct {
-	net.Conn
-	l    *trackingListener
-	once sync.Once
-}
-
-// Close forgets the connection and closes it.
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		key := c.RemoteAddr().String()
-		c.l.mu.Lock()
-		if c.l.conns[key] == net.Conn(c) {
-			delete(c.l.conns, key)
-		}
-		c.l.mu.Unlock()
-	})
-	return c.Conn.Close()
 }

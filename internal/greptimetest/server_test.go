@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math"
 	"math/big"
 	"net"
 	"strconv"
@@ -286,6 +287,9 @@ func TestInsertRejections(t *testing.T) {
 		code   codes.Code
 		status StatusCode
 		msg    string
+		// created are the tables the failed request created, empty: GreptimeDB
+		// creates tables before it writes their regions.
+		created []string
 	}{
 		{
 			name:  "column type change",
@@ -313,6 +317,7 @@ func TestInsertRejections(t *testing.T) {
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", withN,
 				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), str("seven")})}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "value has type String, but column n has type Int64(4)",
+			created: []string{"events"},
 		},
 		{
 			name: "row shorter than schema",
@@ -401,6 +406,7 @@ func TestInsertRejections(t *testing.T) {
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", eventSchema(),
 				[]*greptimev1.Value{str("a"), str("{}"), null()})}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column timestamp is not null but input has null",
+			created: []string{"events"},
 		},
 		{
 			name:  "time index missing on existing table",
@@ -416,6 +422,12 @@ func TestInsertRejections(t *testing.T) {
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Unknown hint: read_preference=follower",
 		},
 		{
+			// strum parses the serialize and to_string names only: "leader", "LEADER".
+			name: "read_preference hint in mixed case",
+			req:  req{hints: "read_preference=Leader", inserts: []*greptimev1.RowInsertRequest{good("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Unknown hint: read_preference=Leader",
+		},
+		{
 			name: "datetime column",
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
 				eventSchema(col("dt", greptimev1.ColumnDataType_DATETIME, greptimev1.SemanticType_FIELD)),
@@ -428,14 +440,6 @@ func TestInsertRejections(t *testing.T) {
 				eventSchema(col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)),
 				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), str("b")})}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Duplicated column name in gRPC requests, name: type",
-		},
-		{
-			name: "all or nothing across tables",
-			req: req{inserts: []*greptimev1.RowInsertRequest{
-				good("fine"),
-				insert("broken", withN, []*greptimev1.Value{str("a"), str("{}"), tsns(1), str("x")}),
-			}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "value has type String",
 		},
 	}
 	for _, tc := range cases {
@@ -455,10 +459,15 @@ func TestInsertRejections(t *testing.T) {
 			requireStatus(t, res, tc.code, tc.status, tc.msg)
 			assert.Equal(t, []string{string(RetryHintNonRetryable)}, res.trailer.Get(HeaderErrRetryHint))
 
-			// Nothing changed.
+			// Nothing changed but the created tables, which hold no rows.
 			after := map[string]Table{}
 			for _, name := range s.Tables("public") {
 				after[name], _ = s.Table("public", name)
+			}
+			for _, name := range tc.created {
+				require.Contains(t, after, name)
+				assert.Empty(t, after[name].Rows)
+				delete(after, name)
 			}
 			assert.Equal(t, before, after)
 
@@ -487,16 +496,18 @@ func TestAuth(t *testing.T) {
 	users := map[string]string{"alice": "s3cret"}
 	ev := []*greptimev1.RowInsertRequest{insert("events", eventSchema(), event("a", `{}`, 1))}
 	cases := []struct {
-		name    string
-		users   map[string]string
-		user    string
-		pass    string
-		token   bool
-		grpcMD  bool // credentials only as gRPC "authorization" metadata
-		code    codes.Code
-		status  StatusCode
-		msg     string
-		recUser string
+		name   string
+		users  map[string]string
+		user   string
+		pass   string
+		token  bool
+		grpcMD bool // credentials only as gRPC "authorization" metadata
+		// emptyBasic sends Basic auth with both fields empty.
+		emptyBasic bool
+		code       codes.Code
+		status     StatusCode
+		msg        string
+		recUser    string
 	}{
 		{name: "valid", users: users, user: "alice", pass: "s3cret", code: codes.OK, recUser: "alice"},
 		{name: "missing", users: users, code: codes.Unauthenticated, status: StatusAuthHeaderNotFound, msg: "Not found http or grpc authorization header"},
@@ -504,7 +515,11 @@ func TestAuth(t *testing.T) {
 		{name: "wrong password", users: users, user: "alice", pass: "nope", code: codes.Unauthenticated, status: StatusUserPasswordMismatch, msg: "Username and password does not match, username: alice", recUser: "alice"},
 		{name: "unknown user", users: users, user: "bob", pass: "x", code: codes.NotFound, status: StatusUserNotFound, msg: "User not found, username: bob", recUser: "bob"},
 		{name: "blank password", users: users, user: "alice", code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Illegal param: blank password", recUser: "alice"},
-		{name: "token scheme", users: users, token: true, code: codes.Unauthenticated, status: StatusInvalidAuthHeader, msg: "Unsupported http auth scheme"},
+		// The user is looked up before the password is checked for blank.
+		{name: "blank password of an unknown user", users: users, user: "bob", code: codes.NotFound, status: StatusUserNotFound, msg: "User not found, username: bob", recUser: "bob"},
+		{name: "blank username", users: users, pass: "s3cret", code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Illegal param: blank username"},
+		{name: "blank username and password", users: users, emptyBasic: true, code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Illegal param: blank username"},
+		{name: "token scheme", users: users, token: true, code: codes.Unauthenticated, status: StatusInvalidAuthHeader, msg: "Unsupported http auth scheme, name: Token AuthScheme"},
 		{name: "auth disabled ignores credentials", user: "mallory", pass: "whatever", code: codes.OK, recUser: "mallory"},
 	}
 	for _, tc := range cases {
@@ -515,6 +530,9 @@ func TestAuth(t *testing.T) {
 			gr := req{user: tc.user, pass: tc.pass, inserts: ev}.build()
 			if tc.token {
 				gr.Header.Authorization = &greptimev1.AuthHeader{AuthScheme: &greptimev1.AuthHeader_Token{Token: &greptimev1.Token{Token: "t"}}}
+			}
+			if tc.emptyBasic {
+				gr.Header.Authorization = &greptimev1.AuthHeader{AuthScheme: &greptimev1.AuthHeader_Basic{Basic: &greptimev1.Basic{}}}
 			}
 			if tc.grpcMD {
 				ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Basic YWxpY2U6czNjcmV0")
@@ -529,6 +547,9 @@ func TestAuth(t *testing.T) {
 				return
 			}
 			requireStatus(t, res, tc.code, tc.status, tc.msg)
+			assert.Equal(t, tc.msg, status.Convert(res.err).Message())
+			// Auth errors are non_retryable (src/auth/src/error.rs:127).
+			assert.Equal(t, []string{string(RetryHintNonRetryable)}, res.trailer.Get(HeaderErrRetryHint))
 			assert.Empty(t, s.Tables("public"))
 		})
 	}
@@ -576,7 +597,7 @@ func TestFaults(t *testing.T) {
 				s.FailNextWith(1, Fault{Code: codes.DeadlineExceeded, Status: StatusDeadlineExceeded, Apply: true})
 			},
 			steps: []step{
-				{req: ev(1), code: codes.DeadlineExceeded, status: StatusDeadlineExceeded, hint: RetryHintNonRetryable, msg: "injected", rows: 1},
+				{req: ev(1), code: codes.DeadlineExceeded, status: StatusDeadlineExceeded, hint: RetryHintNonRetryable, msg: "deadline exceeded", rows: 1},
 				{req: ev(1), code: codes.OK, rows: 1}, // the retry is merged (last_row, same key)
 			},
 		},
@@ -969,4 +990,18 @@ func TestStatusCodeMapping(t *testing.T) {
 	assert.False(t, ValidTableName("9lives"))
 	assert.False(t, ValidTableName("with space"))
 	assert.False(t, ValidTableName(""))
+}
+
+// TestJSONNumberBeyondFloat64: text json.Valid accepts is stored; a number
+// beyond float64's range decodes to +Inf instead of failing the region write.
+func TestJSONNumberBeyondFloat64(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dial(t, s.Addr(), nil)
+	ctx := ctxT(t)
+	requireOK(t, do(ctx, c, req{inserts: []*greptimev1.RowInsertRequest{insert("events", eventSchema(), event("a", `{"big":1e400,"n":[1,2.5]}`, 1))}}))
+	tbl, _ := s.Table("public", "events")
+	require.Len(t, tbl.Rows, 1)
+	payload := tbl.Rows[0]["payload"].(map[string]any)
+	assert.True(t, math.IsInf(payload["big"].(float64), 1))
+	assert.Equal(t, []any{float64(1), 2.5}, payload["n"])
 }

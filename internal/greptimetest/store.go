@@ -1,11 +1,13 @@
 package greptimetest
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/protobuf/proto"
@@ -63,6 +65,15 @@ func (t Table) MergeMode() string {
 	return "last_row"
 }
 
+// instant reports whether the table's ttl is "instant": GreptimeDB then
+// writes none of its rows (is_ttl_instant_table, src/table/src/metadata.rs:1353-1358;
+// such rows go to the instant requests, src/operator/src/req_convert/insert/row_to_region.rs:61-62,
+// which no datanode receives, src/operator/src/insert.rs:428).
+func (t Table) instant() bool {
+	d, err := ParseTTL(t.Options[optTTL])
+	return err == nil && d < 0
+}
+
 // table is the mutable stored form.
 type table struct {
 	Table
@@ -99,15 +110,6 @@ func (t *table) snapshot() Table {
 	return out
 }
 
-func (t *table) columnIndex(name string) int {
-	for i, c := range t.Columns {
-		if c.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // dedupKey identifies a row by primary key and time index.
 func (t *table) dedupKey(row map[string]any) string {
 	var b strings.Builder
@@ -118,7 +120,11 @@ func (t *table) dedupKey(row map[string]any) string {
 	return b.String()
 }
 
-// put stores one row with the table's merge semantics.
+// put stores one row with the table's merge semantics: an append-mode table
+// keeps every row; any other keeps one row per (primary key, time index)
+// (need_dedup, src/mito2/src/region/options.rs:162-165), the last one
+// (MergeMode::LastRow, the default) or its last non-null fields
+// (MergeMode::LastNonNull), src/mito2/src/region/options.rs:64-75, :167-170.
 func (t *table) put(row map[string]any) {
 	if t.AppendMode() {
 		t.Rows = append(t.Rows, row)
@@ -146,256 +152,94 @@ func (t *table) put(row map[string]any) {
 	t.Rows[pos] = row
 }
 
-// DecodeValue converts a protocol value to the plain Go value stored in
-// Table.Rows: nil for null; int64 for INT8..INT64, DATE (days), DATETIME and
-// every TIMESTAMP_* / TIME_* type (in the column's own unit, so nanoseconds
-// for TIMESTAMP_NANOSECOND); uint64 for UINT8..UINT64; float64 for FLOAT32/64;
-// bool; string for STRING; []byte for BINARY and VECTOR; for JSON the value
-// parsed by encoding/json (map[string]any, []any, float64, string, bool or nil);
-// the proto message's text for DECIMAL128 and INTERVAL_* values.
-func DecodeValue(dt greptimev1.ColumnDataType, v *greptimev1.Value) (any, error) {
-	if v == nil || v.GetValueData() == nil {
-		return nil, nil
+// Store holds databases and their tables. Every server has one; servers
+// started with the same Store (Config.Store, StartCluster) write into the
+// same tables, as the frontends of a GreptimeDB cluster share its metadata
+// and datanodes. All methods are safe for concurrent use.
+type Store struct {
+	mu          sync.Mutex
+	dbs         map[string]map[string]*table // schema -> table name -> table
+	nextTableID uint32
+}
+
+// NewStore returns an empty store with the given databases (schemas of
+// catalog "greptime", "greptime-<schema>" accepted too); default {"public"}.
+func NewStore(databases ...string) (*Store, error) {
+	st := &Store{
+		dbs:         map[string]map[string]*table{},
+		nextTableID: 1024, // GreptimeDB's first user table id
 	}
-	switch x := v.GetValueData().(type) {
-	case *greptimev1.Value_I8Value:
-		return int64(x.I8Value), nil
-	case *greptimev1.Value_I16Value:
-		return int64(x.I16Value), nil
-	case *greptimev1.Value_I32Value:
-		return int64(x.I32Value), nil
-	case *greptimev1.Value_I64Value:
-		return x.I64Value, nil
-	case *greptimev1.Value_U8Value:
-		return uint64(x.U8Value), nil
-	case *greptimev1.Value_U16Value:
-		return uint64(x.U16Value), nil
-	case *greptimev1.Value_U32Value:
-		return uint64(x.U32Value), nil
-	case *greptimev1.Value_U64Value:
-		return x.U64Value, nil
-	case *greptimev1.Value_F32Value:
-		return float64(x.F32Value), nil
-	case *greptimev1.Value_F64Value:
-		return x.F64Value, nil
-	case *greptimev1.Value_BoolValue:
-		return x.BoolValue, nil
-	case *greptimev1.Value_BinaryValue:
-		return slices.Clone(x.BinaryValue), nil
-	case *greptimev1.Value_StringValue:
-		if dt == greptimev1.ColumnDataType_JSON {
-			var out any
-			if err := json.Unmarshal([]byte(x.StringValue), &out); err != nil {
-				return nil, err
-			}
-			return out, nil
+	if len(databases) == 0 {
+		databases = []string{"public"}
+	}
+	for _, db := range databases {
+		catalog, schema := parseDBName(db)
+		if catalog != defaultCatalog || schema == "" {
+			return nil, fmt.Errorf("greptimetest: database %q is not in catalog %q", db, defaultCatalog)
 		}
-		return x.StringValue, nil
-	case *greptimev1.Value_DateValue:
-		return int64(x.DateValue), nil
-	case *greptimev1.Value_DatetimeValue:
-		return x.DatetimeValue, nil
-	case *greptimev1.Value_TimestampSecondValue:
-		return x.TimestampSecondValue, nil
-	case *greptimev1.Value_TimestampMillisecondValue:
-		return x.TimestampMillisecondValue, nil
-	case *greptimev1.Value_TimestampMicrosecondValue:
-		return x.TimestampMicrosecondValue, nil
-	case *greptimev1.Value_TimestampNanosecondValue:
-		return x.TimestampNanosecondValue, nil
-	case *greptimev1.Value_TimeSecondValue:
-		return x.TimeSecondValue, nil
-	case *greptimev1.Value_TimeMillisecondValue:
-		return x.TimeMillisecondValue, nil
-	case *greptimev1.Value_TimeMicrosecondValue:
-		return x.TimeMicrosecondValue, nil
-	case *greptimev1.Value_TimeNanosecondValue:
-		return x.TimeNanosecondValue, nil
-	case *greptimev1.Value_IntervalYearMonthValue:
-		return fmt.Sprintf("%d months", x.IntervalYearMonthValue), nil
-	case *greptimev1.Value_IntervalDayTimeValue:
-		return fmt.Sprintf("%d day-time", x.IntervalDayTimeValue), nil
-	case *greptimev1.Value_IntervalMonthDayNanoValue:
-		return x.IntervalMonthDayNanoValue.String(), nil
-	case *greptimev1.Value_Decimal128Value:
-		return x.Decimal128Value.String(), nil
+		st.dbs[schema] = map[string]*table{}
 	}
-	return nil, fmt.Errorf("unsupported value %T", v.GetValueData())
+	return st, nil
 }
 
-// valueKind is the column type a protocol value carries (GreptimeDB's proto_value_type).
-func valueKind(v *greptimev1.Value) (greptimev1.ColumnDataType, bool) {
-	switch v.GetValueData().(type) {
-	case nil:
-		return 0, false
-	case *greptimev1.Value_I8Value:
-		return greptimev1.ColumnDataType_INT8, true
-	case *greptimev1.Value_I16Value:
-		return greptimev1.ColumnDataType_INT16, true
-	case *greptimev1.Value_I32Value:
-		return greptimev1.ColumnDataType_INT32, true
-	case *greptimev1.Value_I64Value:
-		return greptimev1.ColumnDataType_INT64, true
-	case *greptimev1.Value_U8Value:
-		return greptimev1.ColumnDataType_UINT8, true
-	case *greptimev1.Value_U16Value:
-		return greptimev1.ColumnDataType_UINT16, true
-	case *greptimev1.Value_U32Value:
-		return greptimev1.ColumnDataType_UINT32, true
-	case *greptimev1.Value_U64Value:
-		return greptimev1.ColumnDataType_UINT64, true
-	case *greptimev1.Value_F32Value:
-		return greptimev1.ColumnDataType_FLOAT32, true
-	case *greptimev1.Value_F64Value:
-		return greptimev1.ColumnDataType_FLOAT64, true
-	case *greptimev1.Value_BoolValue:
-		return greptimev1.ColumnDataType_BOOLEAN, true
-	case *greptimev1.Value_BinaryValue:
-		return greptimev1.ColumnDataType_BINARY, true
-	case *greptimev1.Value_StringValue:
-		return greptimev1.ColumnDataType_STRING, true
-	case *greptimev1.Value_DateValue:
-		return greptimev1.ColumnDataType_DATE, true
-	case *greptimev1.Value_DatetimeValue:
-		return greptimev1.ColumnDataType_DATETIME, true
-	case *greptimev1.Value_TimestampSecondValue:
-		return greptimev1.ColumnDataType_TIMESTAMP_SECOND, true
-	case *greptimev1.Value_TimestampMillisecondValue:
-		return greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND, true
-	case *greptimev1.Value_TimestampMicrosecondValue:
-		return greptimev1.ColumnDataType_TIMESTAMP_MICROSECOND, true
-	case *greptimev1.Value_TimestampNanosecondValue:
-		return greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, true
-	case *greptimev1.Value_TimeSecondValue:
-		return greptimev1.ColumnDataType_TIME_SECOND, true
-	case *greptimev1.Value_TimeMillisecondValue:
-		return greptimev1.ColumnDataType_TIME_MILLISECOND, true
-	case *greptimev1.Value_TimeMicrosecondValue:
-		return greptimev1.ColumnDataType_TIME_MICROSECOND, true
-	case *greptimev1.Value_TimeNanosecondValue:
-		return greptimev1.ColumnDataType_TIME_NANOSECOND, true
-	case *greptimev1.Value_IntervalYearMonthValue:
-		return greptimev1.ColumnDataType_INTERVAL_YEAR_MONTH, true
-	case *greptimev1.Value_IntervalDayTimeValue:
-		return greptimev1.ColumnDataType_INTERVAL_DAY_TIME, true
-	case *greptimev1.Value_IntervalMonthDayNanoValue:
-		return greptimev1.ColumnDataType_INTERVAL_MONTH_DAY_NANO, true
-	case *greptimev1.Value_Decimal128Value:
-		return greptimev1.ColumnDataType_DECIMAL128, true
+// Tables returns the table names stored in database db, sorted. In all the
+// query methods db is a dbname as a client sends it ("public", "greptime-public");
+// "" means "public".
+func (st *Store) Tables(db string) []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	tables := st.database(db)
+	out := make([]string, 0, len(tables))
+	for name := range tables {
+		out = append(out, name)
 	}
-	return 0, false
+	sort.Strings(out)
+	return out
 }
 
-func isTimestampType(dt greptimev1.ColumnDataType) bool {
-	switch dt {
-	case greptimev1.ColumnDataType_TIMESTAMP_SECOND, greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND,
-		greptimev1.ColumnDataType_TIMESTAMP_MICROSECOND, greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND:
-		return true
+// Table returns a deep copy of table name in database db.
+func (st *Store) Table(db, name string) (Table, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	t, ok := st.database(db)[name]
+	if !ok {
+		return Table{}, false
 	}
-	return false
+	return t.snapshot(), true
 }
 
-func isIntervalType(dt greptimev1.ColumnDataType) bool {
-	switch dt {
-	case greptimev1.ColumnDataType_INTERVAL_YEAR_MONTH, greptimev1.ColumnDataType_INTERVAL_DAY_TIME,
-		greptimev1.ColumnDataType_INTERVAL_MONTH_DAY_NANO:
-		return true
+// RowCount returns the number of rows stored in the table (after last_row
+// merging on non-append tables); 0 if it does not exist.
+func (st *Store) RowCount(db, name string) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if t, ok := st.database(db)[name]; ok {
+		return len(t.Rows)
 	}
-	return false
+	return 0
 }
 
-// sameType reports whether a request column has the stored column's type
-// (data type, plus the decimal/vector extension where it is part of the type).
-func sameType(c Column, s *greptimev1.ColumnSchema) bool {
-	if c.Type != s.GetDatatype() {
-		return false
+// Dump writes a human-readable summary of database db to w (see Server.Dump).
+func (st *Store) Dump(w io.Writer, db string) { dump(w, st, db) }
+
+// database returns the tables of db ("public", "greptime-public"; "" means
+// "public" as an empty dbname does); st.mu held.
+func (st *Store) database(db string) map[string]*table {
+	if db == "" {
+		db = "public"
 	}
-	switch c.Type {
-	case greptimev1.ColumnDataType_DECIMAL128, greptimev1.ColumnDataType_VECTOR:
-		return proto.Equal(c.Extension, s.GetDatatypeExtension())
+	catalog, schema := parseDBName(db)
+	if catalog != defaultCatalog {
+		return nil
 	}
-	return true
+	return st.dbs[schema]
 }
 
-// typeName renders a data type the way GreptimeDB's SQL shows it.
-func typeName(c Column) string {
-	switch c.Type {
-	case greptimev1.ColumnDataType_BOOLEAN:
-		return "BOOLEAN"
-	case greptimev1.ColumnDataType_INT8:
-		return "TINYINT"
-	case greptimev1.ColumnDataType_INT16:
-		return "SMALLINT"
-	case greptimev1.ColumnDataType_INT32:
-		return "INT"
-	case greptimev1.ColumnDataType_INT64:
-		return "BIGINT"
-	case greptimev1.ColumnDataType_UINT8:
-		return "TINYINT UNSIGNED"
-	case greptimev1.ColumnDataType_UINT16:
-		return "SMALLINT UNSIGNED"
-	case greptimev1.ColumnDataType_UINT32:
-		return "INT UNSIGNED"
-	case greptimev1.ColumnDataType_UINT64:
-		return "BIGINT UNSIGNED"
-	case greptimev1.ColumnDataType_FLOAT32:
-		return "FLOAT"
-	case greptimev1.ColumnDataType_FLOAT64:
-		return "DOUBLE"
-	case greptimev1.ColumnDataType_BINARY:
-		return "VARBINARY"
-	case greptimev1.ColumnDataType_STRING:
-		return "STRING"
-	case greptimev1.ColumnDataType_DATE:
-		return "DATE"
-	case greptimev1.ColumnDataType_DATETIME:
-		return "TIMESTAMP(6)"
-	case greptimev1.ColumnDataType_TIMESTAMP_SECOND:
-		return "TIMESTAMP(0)"
-	case greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND:
-		return "TIMESTAMP(3)"
-	case greptimev1.ColumnDataType_TIMESTAMP_MICROSECOND:
-		return "TIMESTAMP(6)"
-	case greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND:
-		return "TIMESTAMP(9)"
-	case greptimev1.ColumnDataType_TIME_SECOND:
-		return "TIME(0)"
-	case greptimev1.ColumnDataType_TIME_MILLISECOND:
-		return "TIME(3)"
-	case greptimev1.ColumnDataType_TIME_MICROSECOND:
-		return "TIME(6)"
-	case greptimev1.ColumnDataType_TIME_NANOSECOND:
-		return "TIME(9)"
-	case greptimev1.ColumnDataType_JSON:
-		return "JSON"
-	case greptimev1.ColumnDataType_DECIMAL128:
-		if d := c.Extension.GetDecimalType(); d != nil {
-			return fmt.Sprintf("DECIMAL(%d, %d)", d.GetPrecision(), d.GetScale())
-		}
-		return "DECIMAL(38, 10)"
-	case greptimev1.ColumnDataType_VECTOR:
-		return fmt.Sprintf("VECTOR(%d)", c.Extension.GetVectorType().GetDim())
+// schema returns the tables of schema in catalog, nil if there is no such
+// database; st.mu held.
+func (st *Store) schema(catalog, schema string) map[string]*table {
+	if catalog != defaultCatalog {
+		return nil
 	}
-	return c.Type.String()
-}
-
-// deepCopy copies decoded values (JSON trees and byte slices).
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = deepCopy(e)
-		}
-		return m
-	case []any:
-		s := make([]any, len(x))
-		for i, e := range x {
-			s[i] = deepCopy(e)
-		}
-		return s
-	case []byte:
-		return slices.Clone(x)
-	}
-	return v
+	return st.dbs[schema]
 }
