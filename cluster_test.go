@@ -15,15 +15,12 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
-	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
 )
 
 // The cluster scenario: one exporter in front of a GreptimeDB cluster of
@@ -52,35 +49,24 @@ func TestClusterOfFrontends(t *testing.T) {
 	require.NoError(t, err)
 	dnsAddr, dnsQueries := startClusterDNS(t, clusterDNSName, clusterHosts)
 
-	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = "dns://" + dnsAddr + "/" + strings.TrimSuffix(clusterDNSName, ".") + ":" + port
-	cfg.ClientConfig.BalancerName = "round_robin"
-	cfg.ClientConfig.TLS.Insecure = true
-	cfg.TimeoutConfig.Timeout = 2 * time.Second
-	// Event ids make a write that a dying frontend applied before its client
-	// saw the failure collapse with its retry.
-	cfg.EventID.Enabled = true
-	queue := cfg.QueueConfig.Get()
-	queue.QueueSize = 1_000_000 // the test never fills it
-	batch := queue.Batch.Get()
-	batch.MinSize = clusterBatch
-	batch.FlushTimeout = 10 * time.Millisecond
-	cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = clusterWait
-	require.NoError(t, cfg.Validate())
+	h := newHarness(t, setup{ownServers: true, queue: true, configure: func(cfg *Config) {
+		cfg.ClientConfig.Endpoint = "dns://" + dnsAddr + "/" + strings.TrimSuffix(clusterDNSName, ".") + ":" + port
+		cfg.ClientConfig.BalancerName = "round_robin"
+		cfg.TimeoutConfig.Timeout = 2 * time.Second
+		// Event ids make a write that a dying frontend applied before its
+		// client saw the failure collapse with its retry.
+		cfg.EventID.Enabled = true
+		queue := cfg.QueueConfig.Get()
+		queue.QueueSize = 1_000_000 // the test never fills it
+		batch := queue.Batch.Get()
+		batch.MinSize = clusterBatch
+		batch.FlushTimeout = 10 * time.Millisecond
+		cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+		cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
+		cfg.RetryConfig.MaxElapsedTime = clusterWait
+	}})
 
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	shutDown := false
-	t.Cleanup(func() {
-		if !shutDown {
-			assert.NoError(t, exp.Shutdown(context.Background()))
-		}
-	})
-
-	p := startClusterProducer(exp)
+	p := startClusterProducer(h.exp)
 	defer p.stop()
 
 	// Calls spread over all three frontends.
@@ -114,8 +100,7 @@ func TestClusterOfFrontends(t *testing.T) {
 	store := frontends[0].Store()
 	require.Eventually(t, func() bool { return store.RowCount("public", "events") >= sent },
 		clusterWait, 5*time.Millisecond, "events still missing")
-	require.NoError(t, exp.Shutdown(context.Background()))
-	shutDown = true
+	h.shutdown()
 
 	// ... and lands once.
 	tbl, ok := store.Table("public", "events")

@@ -51,6 +51,9 @@ type faultScenario struct {
 	// oneAtATime sends one insert call at a time (one event type, one queue
 	// consumer), so a fault hits only the call it is injected into.
 	oneAtATime bool
+	// settleFirst writes one unnumbered event of each type before inject, so
+	// every layout is settled and each push is one combined call.
+	settleFirst bool
 	// inject runs before the events are sent.
 	inject func(srv *greptimetest.Server)
 	// whileSending runs after the events were handed over (the queue sends them on).
@@ -69,6 +72,26 @@ type faultScenario struct {
 }
 
 func noDuplicates([]greptimetest.Call, int) int { return 0 }
+
+// rowsStoredByFailedCalls counts the rows of calls that failed after the
+// server stored part of them: a combined call whose other region writes
+// succeeded. Its inserts are sent again one at a time, and land twice.
+func rowsStoredByFailedCalls(calls []greptimetest.Call, _ int) int {
+	n := 0
+	for _, c := range calls {
+		if c.Code != codes.OK {
+			n += c.StoredRows
+		}
+	}
+	return n
+}
+
+// rejectAuditRegions fails every region write into "audit", as a column
+// type conflict does at the datanode, while the other inserts of a call are
+// stored.
+func rejectAuditRegions(srv *greptimetest.Server) {
+	srv.RejectTableStatus("audit", greptimetest.StatusInvalidArguments)
+}
 
 // slowServer answers after twice the exporter's timeout, still applying
 // each write, as GreptimeDB does for a client that went away.
@@ -137,6 +160,10 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "InvalidArgument on one table", inject: func(srv *greptimetest.Server) {
 			srv.RejectTable("audit", codes.InvalidArgument, "Invalid request to region 4398046511104, reason: column payload expect type Json")
 		}, wantDropped: faultEvents / len(faultEventTypes), wantDuplicates: noDuplicates},
+		{name: "InvalidArgument on one table of combined calls, the others stored", settleFirst: true, inject: rejectAuditRegions,
+			wantDropped: faultEvents / len(faultEventTypes), wantDuplicates: rowsStoredByFailedCalls},
+		{name: "InvalidArgument on one table of combined calls, with event_id", settleFirst: true, eventID: true, inject: rejectAuditRegions,
+			wantDropped: faultEvents / len(faultEventTypes), wantDuplicates: noDuplicates, collapsed: rowsStoredByFailedCalls},
 		{name: "Unauthenticated: wrong password", users: map[string]string{"exporter": "right"}, password: "wrong",
 			wantDropped: faultEvents, wantDuplicates: noDuplicates},
 	}
@@ -175,6 +202,12 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 	})
 	startServer := func() {
 		h.startServer()
+		if sc.settleFirst {
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes(faultEventTypes...)))
+			require.Eventually(t, func() bool {
+				return h.srv.RowCount("public", "events")+h.srv.RowCount("public", "audit") == len(faultEventTypes)
+			}, 30*time.Second, 5*time.Millisecond, "every layout settled")
+		}
 		if sc.inject != nil {
 			sc.inject(h.srv)
 		}

@@ -53,6 +53,8 @@ type setup struct {
 	// lateServer leaves the server to h.startServer, on the address the
 	// exporter already dials.
 	lateServer bool
+	// ownServers: the test starts its servers, and configure sets the endpoint.
+	ownServers bool
 }
 
 // harness is an exporter built by the factory, dialling a greptimetest server
@@ -75,7 +77,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	if h.srvCfg.Addr == "" {
 		h.srvCfg.Addr = unusedAddr(t)
 	}
-	if !s.lateServer {
+	if !s.lateServer && !s.ownServers {
 		h.startServer()
 	}
 

@@ -18,17 +18,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
-	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
 )
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and a client
@@ -248,21 +242,16 @@ func TestPlaintextPasswordWarning(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.endpoint, func(t *testing.T) {
-			cfg := defaultConfig()
-			cfg.ClientConfig.Endpoint = tt.endpoint
-			cfg.ClientConfig.TLS.Insecure = tt.insecure
-			cfg.Username, cfg.Password = "exporter", "s3cret"
-			core, logs := observer.New(zapcore.WarnLevel)
-			set := exportertest.NewNopSettings(metadata.Type)
-			set.Logger = zap.New(core)
-			exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-			require.NoError(t, err)
-			require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-			require.NoError(t, exp.Shutdown(context.Background()))
+			h := newHarness(t, setup{ownServers: true, configure: func(cfg *Config) {
+				cfg.ClientConfig.Endpoint = tt.endpoint
+				cfg.ClientConfig.TLS.Insecure = tt.insecure
+				cfg.Username, cfg.Password = "exporter", "s3cret"
+			}})
+			h.shutdown()
 
-			warned := logs.FilterMessageSnippet("password is sent without TLS").Len()
+			warned := h.logs.FilterMessageSnippet("password is sent without TLS").Len()
 			assert.Equal(t, tt.wantWarn, warned == 1)
-			for _, e := range logs.All() {
+			for _, e := range h.logs.All() {
 				assert.NotContains(t, e.Message, "s3cret")
 			}
 		})
