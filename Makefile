@@ -35,7 +35,7 @@ fuzz:
 ## bench: the exporter and the collector's otlp exporter on the same batches,
 ## side by side (-count=6), then the medians and the push/peer ratios
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPeerOTLP|BenchmarkPayload' -count=6 . | tee bench.out
+	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPayload' -count=6 . | tee bench.out
 	$(GO) run ./internal/benchratio < bench.out
 
 # make load and make load-backpressure (e2e/cmd/load; docs/BENCHMARKS.md has the results)

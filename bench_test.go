@@ -95,50 +95,50 @@ func BenchmarkMapping(b *testing.B) {
 	}
 }
 
-// BenchmarkPush is the exporter's whole push, through exporterhelper (queue
-// and retry off, no compression), to a loopback server that discards requests.
+// BenchmarkPush is this exporter's whole push and its peer's, the
+// collector's otlp exporter, on the same batches and terms: through
+// exporterhelper (queue and retry off, no compression) to a loopback server
+// that discards requests. Both run in one benchmark, alternating under
+// -count, so that a change in the machine's load hits both.
 func BenchmarkPush(b *testing.B) {
-	benchmarkExporter(b, func(endpoint string) (exporter.Logs, error) {
-		return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), benchConfig(endpoint))
-	})
-}
-
-// BenchmarkPeerOTLP is the collector's otlp exporter on the same batches and
-// terms, to a loopback server that discards requests the same way.
-func BenchmarkPeerOTLP(b *testing.B) {
-	factory := otlpexporter.NewFactory()
-	benchmarkExporter(b, func(endpoint string) (exporter.Logs, error) {
-		cfg := factory.CreateDefaultConfig().(*otlpexporter.Config)
-		cfg.ClientConfig.Endpoint = endpoint
-		cfg.ClientConfig.TLS.Insecure = true
-		cfg.ClientConfig.Compression = configcompression.Type("none")
-		cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-		cfg.RetryConfig.Enabled = false
-		return factory.CreateLogs(context.Background(), exportertest.NewNopSettings(factory.Type()), cfg)
-	})
-}
-
-func benchmarkExporter(b *testing.B, create func(endpoint string) (exporter.Logs, error)) {
 	endpoint := startDiscardServer(b)
 	for _, size := range benchBatchSizes {
-		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			exp, err := create(endpoint)
-			require.NoError(b, err)
-			require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
-			defer func() { require.NoError(b, exp.Shutdown(context.Background())) }()
-			ld := benchLogs(size)
-			ld.MarkReadOnly()
-			ctx := context.Background()
-			require.NoError(b, exp.ConsumeLogs(ctx, ld)) // connect before measuring
-			before := startMeasuring(b)
-			for range b.N {
-				if err := exp.ConsumeLogs(ctx, ld); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportPerRecord(b, size, before)
+		b.Run(fmt.Sprintf("greptime_events/batch=%d", size), func(b *testing.B) {
+			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+				return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), benchConfig(endpoint))
+			})
+		})
+		b.Run(fmt.Sprintf("otlp/batch=%d", size), func(b *testing.B) {
+			factory := otlpexporter.NewFactory()
+			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+				cfg := factory.CreateDefaultConfig().(*otlpexporter.Config)
+				cfg.ClientConfig.Endpoint = endpoint
+				cfg.ClientConfig.TLS.Insecure = true
+				cfg.ClientConfig.Compression = configcompression.Type("none")
+				cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+				cfg.RetryConfig.Enabled = false
+				return factory.CreateLogs(context.Background(), exportertest.NewNopSettings(factory.Type()), cfg)
+			})
 		})
 	}
+}
+
+func benchmarkExporter(b *testing.B, size int, create func() (exporter.Logs, error)) {
+	exp, err := create()
+	require.NoError(b, err)
+	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(b, exp.Shutdown(context.Background())) }()
+	ld := benchLogs(size)
+	ld.MarkReadOnly()
+	ctx := context.Background()
+	require.NoError(b, exp.ConsumeLogs(ctx, ld)) // connect, and write each layout's first call, before measuring
+	before := startMeasuring(b)
+	for range b.N {
+		if err := exp.ConsumeLogs(ctx, ld); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerRecord(b, size, before)
 }
 
 // startDiscardServer serves every unary method on loopback by reading the
