@@ -84,9 +84,9 @@ func BenchmarkMapping(b *testing.B) {
 			var st pushState
 			before := startMeasuring(b)
 			for range b.N {
-				groups, _ := st.group(ld, m, now)
-				st.writer.start(m.payload, cfg.MaxRequestBytes, header)
-				st.writer.pack(groups)
+				groups, _ := st.group(ld, m, now, "")
+				st.writer.start(m.payload, cfg.MaxRequestBytes)
+				st.writer.pack(groups, header)
 				st.writer.finish(true)
 				st.grouper.reset()
 			}

@@ -46,7 +46,7 @@ const catalogAttempts = 3
 // rows do not expire under it.
 const catalogHints = "append_mode=false, merge_mode=last_row"
 
-type catalogKey struct{ table, eventType string }
+type catalogKey struct{ database, table, eventType string }
 
 type catalogEntry struct {
 	firstSeen, lastSeen time.Time
@@ -62,21 +62,21 @@ type catalog struct {
 
 	mu      sync.Mutex
 	entries map[catalogKey]*catalogEntry
-	dirty   bool
+	dirty   map[string]bool // databases whose rows changed since their last write
 
 	stop chan struct{}
 	done sync.WaitGroup
 }
 
 func newCatalog(cfg CatalogConfig, collector string, now time.Time) *catalog {
-	return &catalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}}
+	return &catalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}, dirty: map[string]bool{}}
 }
 
-// observe records the events of a successful insert.
-func (c *catalog) observe(table, eventType string, events []event, now time.Time) {
+// observe records the events of a successful insert into database db.
+func (c *catalog) observe(db, table, eventType string, events []event, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := catalogKey{table: table, eventType: eventType}
+	key := catalogKey{database: db, table: table, eventType: eventType}
 	e := c.entries[key]
 	if e == nil {
 		e = &catalogEntry{firstSeen: now, keys: map[string]bool{}}
@@ -84,7 +84,7 @@ func (c *catalog) observe(table, eventType string, events []event, now time.Time
 	}
 	e.lastSeen = now
 	e.events += int64(len(events))
-	c.dirty = true
+	c.dirty[db] = true
 	for i := range events {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
@@ -107,15 +107,21 @@ func (c *catalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 	}
 }
 
-// request is the catalog's rows as an insert, or nil if nothing changed
-// since the last one.
-func (c *catalog) request(header *greptimev1.RequestHeader) *greptimev1.GreptimeRequest {
+// requests are the catalog's rows as one insert per database whose rows
+// changed since the last write: each database has a catalog of its own.
+func (c *catalog) requests(auth *greptimev1.AuthHeader) map[string]*greptimev1.GreptimeRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.dirty {
-		return nil
+	out := map[string]*greptimev1.GreptimeRequest{}
+	for db := range c.dirty {
+		out[db] = c.request(db, auth)
 	}
-	c.dirty = false
+	clear(c.dirty)
+	return out
+}
+
+// request is the catalog's rows of database db as an insert; c.mu held.
+func (c *catalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.GreptimeRequest {
 	str := func(s string) *greptimev1.Value {
 		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
 	}
@@ -127,6 +133,9 @@ func (c *catalog) request(header *greptimev1.RequestHeader) *greptimev1.Greptime
 	})
 	rows := make([]*greptimev1.Row, 0, len(keys))
 	for _, k := range keys {
+		if k.database != db {
+			continue
+		}
 		e := c.entries[k]
 		payloadKeys, _ := json.Marshal(slices.Sorted(maps.Keys(e.keys))) // strings only: cannot fail
 		rows = append(rows, &greptimev1.Row{Values: []*greptimev1.Value{
@@ -146,7 +155,7 @@ func (c *catalog) request(header *greptimev1.RequestHeader) *greptimev1.Greptime
 		{ColumnName: columnCatalogPayloadKeys, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
 	}
 	return &greptimev1.GreptimeRequest{
-		Header: header,
+		Header: &greptimev1.RequestHeader{Dbname: db, Authorization: auth},
 		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
 			TableName: c.cfg.Table,
 			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
@@ -154,10 +163,11 @@ func (c *catalog) request(header *greptimev1.RequestHeader) *greptimev1.Greptime
 	}
 }
 
-// markDirty makes the next request write the rows again, after a failed write.
-func (c *catalog) markDirty() {
+// markDirty makes the next write of db's catalog write its rows again,
+// after a failed write.
+func (c *catalog) markDirty(db string) {
 	c.mu.Lock()
-	c.dirty = true
+	c.dirty[db] = true
 	c.mu.Unlock()
 }
 
@@ -192,21 +202,20 @@ func (e *logsExporter) stopCatalog(ctx context.Context) {
 // writeCatalog upserts the catalog with a small bounded retry; a failure is
 // logged and the rows are written again at the next interval.
 func (e *logsExporter) writeCatalog(ctx context.Context) {
-	req := e.catalog.request(e.header)
-	if req == nil {
-		return
-	}
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, catalogHints)
-	err := e.retryBriefly(ctx, catalogAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-		return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
-	})
-	if err == nil {
-		e.logger.Debug("Wrote the event catalog", zap.String("table", e.catalog.cfg.Table))
-		return
+	for db, req := range e.catalog.requests(e.auth) {
+		err := e.retryBriefly(ctx, catalogAttempts, func(ctx context.Context, trailer *metadata.MD) error {
+			return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
+		})
+		if err == nil {
+			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.catalog.cfg.Table))
+			continue
+		}
+		e.catalog.markDirty(db)
+		e.telemetry.ExporterGreptimeEventsCatalogWriteFailures.Add(ctx, 1)
+		e.logger.Warn("Could not write the event catalog; will try again at the next interval",
+			zap.String("database", db), zap.String("table", e.catalog.cfg.Table), zap.Error(err))
 	}
-	e.catalog.markDirty()
-	e.logger.Warn("Could not write the event catalog; will try again at the next interval",
-		zap.String("table", e.catalog.cfg.Table), zap.Error(err))
 }
 
 // catalogCollector names this exporter instance in the catalog: the host

@@ -31,8 +31,12 @@ type Config struct {
 	// retries from 1666ms to 5s without jitter.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
-	// Database receives the events. Default "public".
+	// Database receives the events, and those of records that name no tenant.
+	// Default "public".
 	Database string `mapstructure:"database"`
+	// Tenants writes each record into the database its tenant names, among
+	// those allowed. Off unless configured.
+	Tenants configoptional.Optional[TenantsConfig] `mapstructure:"tenants"`
 	// Username for GreptimeDB basic authentication; empty sends no credentials.
 	Username string `mapstructure:"username"`
 	// Password for GreptimeDB basic authentication.
@@ -94,6 +98,23 @@ type EventIDConfig struct {
 	Source string `mapstructure:"source"`
 }
 
+// TenantsConfig routes records to a database per tenant. A record whose
+// tenant names no database goes to the exporter's database; one naming a
+// database not allowed is dead-lettered into the exporter's database, or
+// dropped and counted (reason "tenant_not_allowed") without a dead-letter
+// table.
+type TenantsConfig struct {
+	// From is where a record's database is read: resource.<attribute>, or
+	// metadata.<key> for the request's client metadata (the OTLP receiver's
+	// include_metadata, e.g. metadata.x-tenant).
+	From string `mapstructure:"from"`
+	// Databases are the databases records may name.
+	Databases []string `mapstructure:"databases"`
+	// DatabasePattern is a regular expression the whole database name must
+	// match, for tenants not listed in Databases.
+	DatabasePattern string `mapstructure:"database_pattern"`
+}
+
 // DeadLetterConfig is where rejected events go.
 type DeadLetterConfig struct {
 	// Table receives the rejected events. Default "events_rejected".
@@ -113,7 +134,8 @@ type CatalogConfig struct {
 // EventTypeConfig says how a record's event type is found: the record's
 // EventName, else the first of Attributes present, else Default.
 type EventTypeConfig struct {
-	// Attributes are the record attributes tried in order. Default ["event.name"].
+	// Attributes are the record attributes tried in order, after the record's
+	// EventName. Default ["otel.event.name", "event.name"].
 	Attributes []string `mapstructure:"attributes"`
 	// Default is the type of records that name none. Default "log".
 	Default string `mapstructure:"default"`
@@ -253,6 +275,9 @@ func (cfg *Config) Validate() error {
 	}
 	errs = append(errs, validateCompression(cfg.ClientConfig.Compression))
 	errs = append(errs, validateDatabase("database", cfg.Database))
+	if tc := cfg.Tenants.Get(); tc != nil {
+		errs = append(errs, tc.validate(cfg.QueueConfig)...)
+	}
 	if cfg.Password != "" && cfg.Username == "" {
 		errs = append(errs, errors.New(`"password" is set but "username" is empty`))
 	}
@@ -458,6 +483,34 @@ func validateDatabase(key, db string) error {
 	}
 	return fmt.Errorf(`%q %q would be read by GreptimeDB as catalog %q, schema %q, because it splits a database name at the first '-'; `+
 		`for the database %q write %q`, key, db, catalog, schema, db, defaultCatalog+"-"+db)
+}
+
+func (tc TenantsConfig) validate(queue configoptional.Optional[exporterhelper.QueueBatchConfig]) []error {
+	var errs []error
+	src, err := parseTenantSource(tc.From)
+	if err != nil {
+		errs = append(errs, fmt.Errorf(`"tenants::from": %w`, err))
+	}
+	if len(tc.Databases) == 0 && tc.DatabasePattern == "" {
+		errs = append(errs, errors.New(`"tenants" needs "databases" or "database_pattern": records may name only the databases allowed`))
+	}
+	for i, db := range tc.Databases {
+		errs = append(errs, validateDatabase(fmt.Sprintf("tenants::databases[%d]", i), db))
+	}
+	if tc.DatabasePattern != "" {
+		if _, err := regexp.Compile(tc.DatabasePattern); err != nil {
+			errs = append(errs, fmt.Errorf(`"tenants::database_pattern": %w`, err))
+		}
+	}
+	// Batches merge the requests of several clients unless partitioned by
+	// the key: the merged request would carry no tenant.
+	if src.kind == tenantFromMetadata {
+		if q := queue.Get(); q != nil && q.Batch.HasValue() && !slices.ContainsFunc(q.Batch.Get().Partition.MetadataKeys,
+			func(k string) bool { return strings.EqualFold(k, src.key) }) {
+			errs = append(errs, fmt.Errorf(`"tenants::from" %q: add %q to "sending_queue::batch::partition::metadata_keys", or batches mix the records of several tenants`, tc.From, src.key))
+		}
+	}
+	return errs
 }
 
 func validateTableName(key, name string) error {

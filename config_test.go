@@ -85,6 +85,10 @@ func TestLoadConfig(t *testing.T) {
 	defaultCatalogDB := defaultConfig()
 	defaultCatalogDB.Database = "greptime-otel-events"
 
+	tenants := defaultConfig()
+	tenants.Tenants = configoptional.Some(TenantsConfig{From: "metadata.x-tenant", Databases: []string{"team_a", "team_b"}, DatabasePattern: "tenant_[0-9]+"})
+	tenants.QueueConfig.Get().Batch.Get().Partition.MetadataKeys = []string{"x-tenant"}
+
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -94,6 +98,12 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "full"), want: full},
 		{id: component.NewIDWithName(metadata.Type, "no_queue"), want: noQueue},
 		{id: component.NewIDWithName(metadata.Type, "database_in_default_catalog"), want: defaultCatalogDB},
+		{id: component.NewIDWithName(metadata.Type, "tenants"), want: tenants},
+		{id: component.NewIDWithName(metadata.Type, "tenants_without_databases"), wantErr: `"tenants" needs "databases" or "database_pattern": records may name only the databases allowed`},
+		{id: component.NewIDWithName(metadata.Type, "tenants_bad_from"), wantErr: `"tenants::from": "attributes.tenant" is unknown (resource.<attribute>, metadata.<key>)`},
+		{id: component.NewIDWithName(metadata.Type, "tenants_metadata_without_partition"), wantErr: `"tenants::from" "metadata.x-tenant": add "x-tenant" to "sending_queue::batch::partition::metadata_keys", or batches mix the records of several tenants`},
+		{id: component.NewIDWithName(metadata.Type, "tenants_bad_pattern"), wantErr: `"tenants::database_pattern": error parsing regexp`},
+		{id: component.NewIDWithName(metadata.Type, "tenants_database_with_dash"), wantErr: `"tenants::databases[0]" "team-a" would be read by GreptimeDB as catalog "team", schema "a"`},
 		{id: component.NewIDWithName(metadata.Type, "table_policy"), want: policy},
 		{id: component.NewIDWithName(metadata.Type, "shared_table_conflict"), wantErr: `"events::deploy" and "events::rollback" write to table "ops" with different table options (ttl=30d, append_mode=true, compaction.twcs.time_window=1d vs ttl=90d, append_mode=true, compaction.twcs.time_window=1d)`},
 		{id: component.NewIDWithName(metadata.Type, "type_changes_default_table"), wantErr: `the exporter's table and "events::deploy" write to table "events" with different table options`},

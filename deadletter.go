@@ -86,14 +86,15 @@ func (e *logsExporter) writeDeadLetters(ctx context.Context, w *writer, in inser
 		layout:    e.deadLetters.layoutFor(in.group.layout.table, f),
 		events:    in.events,
 	}
-	requests, tooLarge := w.pack([]*group{letters})
+	header := e.headers.get(in.group.database)
+	requests, tooLarge := w.pack([]*group{letters}, header)
 	var errs error
 	for _, r := range tooLarge {
 		errs = errors.Join(errs, r.err)
 	}
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, letters.layout.hints)
 	for _, inserts := range requests {
-		req := wire.NewRequest(e.requestHeader, wireInserts(inserts))
+		req := wire.NewRequest(header, wireInserts(inserts))
 		errs = errors.Join(errs, e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
 			return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), e.codec, grpc.Trailer(trailer))
 		}))
@@ -141,10 +142,11 @@ func (e *logsExporter) retryBriefly(ctx context.Context, attempts int, call func
 const maxPayloadPrefix = 1024
 
 // writeInvalid writes the records the exporter cannot store (a timestamp
-// beyond year 2262, a record larger than max_request_bytes on its own) to
-// the dead-letter table, with the reason as error_message and no error
-// codes. A record with an out-of-range timestamp is stamped now; a record too
-// large keeps the start of its payload.
+// beyond year 2262, a record larger than max_request_bytes on its own, a
+// tenant not allowed) to the dead-letter table of each one's database, with
+// the reason as error_message and no error codes. A record with an
+// out-of-range timestamp is stamped now; a record too large keeps the start
+// of its payload.
 func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord, now time.Time) error {
 	columns := e.deadLetters.layout("", "", "", "").columns
 	str := func(s string) *greptimev1.Value {
@@ -152,17 +154,22 @@ func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord
 	}
 	var (
 		rows []*greptimev1.Row
+		db   string // of rows
 		size int
 		errs error
 	)
 	flush := func() {
 		if len(rows) > 0 {
-			errs = errors.Join(errs, e.sendDeadLetterRows(ctx, columns, rows))
+			errs = errors.Join(errs, e.sendDeadLetterRows(ctx, db, columns, rows))
 		}
 		rows, size = nil, 0
 	}
 	var payload []byte
 	for _, r := range invalid {
+		if r.database != db {
+			flush()
+			db = r.database
+		}
 		payload = appendPayload(payload[:0], &r.event, e.mapping.payload)
 		if r.size > 0 {
 			payload = appendTruncatedPayload(payload, r.size)
@@ -204,9 +211,9 @@ func appendTruncatedPayload(buf []byte, recordBytes int) []byte {
 
 // sendDeadLetterRows writes rows built with the generated types to the
 // dead-letter table, with the bounded retry of every dead-letter write.
-func (e *logsExporter) sendDeadLetterRows(ctx context.Context, columns []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
+func (e *logsExporter) sendDeadLetterRows(ctx context.Context, db string, columns []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
 	req := &greptimev1.GreptimeRequest{
-		Header: e.header,
+		Header: &greptimev1.RequestHeader{Dbname: db, Authorization: e.auth},
 		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
 			TableName: e.deadLetters.table,
 			Rows:      &greptimev1.Rows{Schema: columns, Rows: rows},

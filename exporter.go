@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,15 +42,17 @@ type logsExporter struct {
 	settings component.TelemetrySettings
 	logger   *zap.Logger
 	mapping  *mapping
-	// header is the request header, with any credentials; requestHeader is
-	// the same in wire form, as every request starts.
-	header        *greptimev1.RequestHeader
-	requestHeader []byte
+	// auth is the request header's credentials, if any; headers are the
+	// request headers of each database in wire form, as requests start.
+	auth    *greptimev1.AuthHeader
+	headers requestHeaders
 	// codec sends requests as the writer wrote them.
 	codec     grpc.CallOption
 	telemetry *internalmetadata.TelemetryBuilder
-	// tableAttrs are the metric attributes of each table, made once.
-	tableAttrs map[string]metric.AddOption
+	// tableAttrs and durationAttrs are the metric attributes of each table,
+	// made once: attribute sets allocate.
+	tableAttrs    map[string]metric.AddOption
+	durationAttrs map[string][3]metric.RecordOption
 
 	conn        *grpc.ClientConn
 	settled     settledLayouts
@@ -59,6 +62,9 @@ type logsExporter struct {
 	// authErrorLogged is set once refused credentials have been logged, and
 	// cleared by the next successful call.
 	authErrorLogged atomic.Bool
+	// invalidLog and deniedLog keep floods of unstorable records from
+	// flooding the log.
+	invalidLog, deniedLog sampledLog
 }
 
 // pushState is what a push borrows from a pool, so that grouping and
@@ -66,8 +72,9 @@ type logsExporter struct {
 type pushState struct {
 	grouper
 	writer
-	shared []*group
-	firsts []firstWrite
+	databases []string // of the push's groups, in order
+	shared    []*group
+	firsts    []firstWrite
 	// What invoke reuses from call to call.
 	inserts  []wire.Insert
 	request  wire.Request
@@ -95,9 +102,9 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err != nil {
 		return nil, err
 	}
-	header := &greptimev1.RequestHeader{Dbname: cfg.Database}
+	var auth *greptimev1.AuthHeader
 	if cfg.Username != "" {
-		header.Authorization = &greptimev1.AuthHeader{AuthScheme: &greptimev1.AuthHeader_Basic{
+		auth = &greptimev1.AuthHeader{AuthScheme: &greptimev1.AuthHeader_Basic{
 			Basic: &greptimev1.Basic{Username: cfg.Username, Password: string(cfg.Password)},
 		}}
 	}
@@ -107,8 +114,10 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		tables = append(tables, dl.Table)
 	}
 	tableAttrs := map[string]metric.AddOption{}
+	durationAttrs := map[string][3]metric.RecordOption{}
 	for _, table := range tables {
 		tableAttrs[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
+		durationAttrs[table] = durationAttrsOf(table)
 	}
 	var cat *catalog
 	if cc := cfg.Catalog.Get(); cc != nil {
@@ -120,12 +129,13 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		settings:      set.TelemetrySettings,
 		logger:        set.Logger,
 		mapping:       m,
-		header:        header,
-		requestHeader: wire.EncodeHeader(header),
+		auth:          auth,
+		headers:       requestHeaders{auth: auth, byDB: map[string][]byte{}},
 		codec:         grpc.ForceCodecV2(wire.NewCodec()),
 		telemetry:     tb,
 		tableAttrs:    tableAttrs,
-		settled:       settledLayouts{keys: map[string]struct{}{}},
+		durationAttrs: durationAttrs,
+		settled:       settledLayouts{keys: map[settledKey]struct{}{}},
 		deadLetters:   newDeadLetters(cfg),
 		catalog:       cat,
 	}
@@ -193,16 +203,20 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	st := e.states.Get().(*pushState)
 	defer e.states.Put(st)
 	now := time.Now()
-	groups, dropped := st.group(ld, e.mapping, now)
+	groups, dropped := st.group(ld, e.mapping, now, e.mapping.tenants.fromMetadata(ctx))
 	defer st.grouper.reset()
 
-	st.writer.start(e.mapping.payload, e.cfg.MaxRequestBytes, e.requestHeader)
+	st.writer.start(e.mapping.payload, e.cfg.MaxRequestBytes)
 	p := push{e: e, st: st}
-	p.plan(groups)
-	for _, fw := range st.firsts {
-		p.send(ctx, fw.groups, fw.layout.hints, firstCall)
+	// Calls for different databases never share a request: a request has
+	// one header, and its dbname is the database of all its inserts.
+	for _, db := range databasesOf(groups, st.databases[:0]) {
+		p.plan(db, groups)
+		for _, fw := range st.firsts {
+			p.send(ctx, fw.groups, fw.layout.hints, firstCall)
+		}
+		p.send(ctx, st.shared, sharedHints, sharedCall)
 	}
-	p.send(ctx, st.shared, sharedHints, sharedCall)
 	st.writer.finish(!p.failedCall)
 
 	dropped.invalid = append(dropped.invalid, p.tooLarge...)
@@ -239,13 +253,26 @@ type push struct {
 	failedCall bool // a call failed: gRPC may still read the buffer
 }
 
-// plan sorts groups into the shared call and first writes.
-func (p *push) plan(groups []*group) {
+// databasesOf appends the databases of groups to dbs, each once, in order.
+func databasesOf(groups []*group, dbs []string) []string {
+	for _, g := range groups {
+		if !slices.Contains(dbs, g.database) {
+			dbs = append(dbs, g.database)
+		}
+	}
+	return dbs
+}
+
+// plan sorts the groups of database db into the shared call and first writes.
+func (p *push) plan(db string, groups []*group) {
 	st := p.st
 	st.shared, st.firsts = st.shared[:0], st.firsts[:0]
 next:
 	for _, g := range groups {
-		if p.e.settled.has(g.layout) {
+		if g.database != db {
+			continue
+		}
+		if p.e.settled.has(g) {
 			st.shared = append(st.shared, g)
 			continue
 		}
@@ -264,7 +291,7 @@ func (p *push) send(ctx context.Context, groups []*group, hints string, kind cal
 	if len(groups) == 0 {
 		return
 	}
-	requests, tooLarge := p.st.writer.pack(groups)
+	requests, tooLarge := p.st.writer.pack(groups, p.e.headers.get(groups[0].database))
 	p.tooLarge = append(p.tooLarge, tooLarge...)
 	for _, inserts := range requests {
 		p.call(ctx, inserts, hints, kind)
@@ -285,7 +312,7 @@ func (p *push) call(ctx context.Context, inserts []insert, hints string, kind ca
 		e.inserted(ctx, p.st, inserts)
 		if kind == firstCall {
 			for _, in := range inserts {
-				e.settled.add(in.group.layout)
+				e.settled.add(in.group)
 			}
 		}
 		return
@@ -315,7 +342,7 @@ func (p *push) call(ctx context.Context, inserts []insert, hints string, kind ca
 			"(rows of inserts it had already applied are stored twice)",
 			zap.Int("inserts", len(inserts)), zap.Error(f.err))
 		for _, in := range inserts {
-			e.settled.remove(in.group.layout)
+			e.settled.remove(in.group)
 			p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
 		}
 	}
@@ -328,7 +355,7 @@ func (e *logsExporter) invoke(ctx context.Context, st *pushState, inserts []inse
 	for _, in := range inserts {
 		st.inserts = append(st.inserts, in.Insert)
 	}
-	st.request.Reset(e.requestHeader, st.inserts)
+	st.request.Reset(e.headers.get(inserts[0].group.database), st.inserts)
 	st.trailer = nil
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
 	start := time.Now()
@@ -336,19 +363,38 @@ func (e *logsExporter) invoke(ctx context.Context, st *pushState, inserts []inse
 	elapsed := time.Since(start).Seconds()
 	if err == nil {
 		e.authErrorLogged.Store(false)
-		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeSuccess)
+		e.recordDuration(ctx, st, inserts, elapsed, outcomeSuccess)
 		e.logger.Debug("Inserted events", zap.Int("inserts", len(inserts)),
 			zap.Uint32("rows", st.response.GetAffectedRows().GetValue()), zap.Float64("seconds", elapsed))
 		return callFailure{}, true
 	}
 	f = classify(err, st.trailer, e.cfg.RetryConfig.MaxInterval)
 	if f.verdict == verdictRetry || f.verdict == verdictThrottle {
-		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomeRetryable)
+		e.recordDuration(ctx, st, inserts, elapsed, outcomeRetryable)
 		e.logger.Debug("Insert failed, will retry", zap.Int("inserts", len(inserts)), zap.Error(f.err))
 	} else {
-		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, elapsed, outcomePermanent)
+		e.recordDuration(ctx, st, inserts, elapsed, outcomePermanent)
 	}
 	return f, false
+}
+
+// The outcomes of a call, as indexes of durationAttrs.
+const (
+	outcomeSuccess = iota
+	outcomeRetryable
+	outcomePermanent
+)
+
+// recordDuration records a call's duration once for each table it wrote.
+func (e *logsExporter) recordDuration(ctx context.Context, st *pushState, inserts []insert, seconds float64, outcome int) {
+	st.tables = st.tables[:0]
+	for _, in := range inserts {
+		table := in.group.layout.table
+		if !slices.ContainsFunc(st.tables, func(tc tableCount) bool { return tc.table == table }) {
+			st.tables = append(st.tables, tableCount{table: table})
+			e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, seconds, e.durationAttrs[table][outcome])
+		}
+	}
 }
 
 // inserted counts the rows of a successful call by table and tells the catalog.
@@ -358,7 +404,7 @@ next:
 	for _, in := range inserts {
 		table := in.group.layout.table
 		if e.catalog != nil {
-			e.catalog.observe(table, in.group.eventType, in.events, time.Now())
+			e.catalog.observe(in.group.database, table, in.group.eventType, in.events, time.Now())
 		}
 		for i := range st.tables {
 			if st.tables[i].table == table {
@@ -391,6 +437,7 @@ func (e *logsExporter) rejected(ctx context.Context, w *writer, in insert, f cal
 				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
 			return nil
 		}
+		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
 		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
 	}
 	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(in.events)), droppedRejected)
@@ -421,72 +468,116 @@ func (e *logsExporter) refused(ctx context.Context, inserts []insert, f callFail
 }
 
 // recordDrops counts and logs the records of a batch that belong to no
-// group. Records that cannot be stored go to the dead-letter table when
-// there is one.
+// group. Records that cannot be stored, and records of tenants not allowed,
+// go to the dead-letter table when there is one.
 func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) {
 	if d.filtered > 0 {
 		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), droppedFiltered)
 		e.logger.Debug("Dropped records by event type filter", zap.Int("records", d.filtered))
 	}
-	if len(d.invalid) == 0 {
+	e.unstorable(ctx, d.invalid, droppedInvalid, &e.invalidLog, now)
+	e.unstorable(ctx, d.denied, droppedTenant, &e.deniedLog, now)
+}
+
+// unstorable dead-letters records the exporter cannot store, or drops and
+// counts them with reason. Each push logs them once, and a flood of such
+// pushes logs at most one Warn per logInterval.
+func (e *logsExporter) unstorable(ctx context.Context, recs []invalidRecord, reason metric.AddOption, log *sampledLog, now time.Time) {
+	if len(recs) == 0 {
 		return
 	}
-	fields := []zap.Field{zap.Int("records", len(d.invalid)),
-		zap.String("type", d.invalid[0].eventType), zap.Error(d.invalid[0].err)}
+	fields := []zap.Field{zap.Int("records", len(recs)), zap.String("type", recs[0].eventType), zap.Error(recs[0].err)}
 	if e.deadLetters != nil {
-		dlErr := e.writeInvalid(ctx, d.invalid, now)
+		dlErr := e.writeInvalid(ctx, recs, now)
 		if dlErr == nil {
-			for _, r := range d.invalid {
+			for _, r := range recs {
 				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.layoutOf(r.eventType).table])
 			}
-			e.logger.Warn("Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
+			log.write(e.logger, now, "Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
 				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
 			return
 		}
+		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
 		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
 	}
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(d.invalid)), droppedInvalid)
-	e.logger.Warn("Dropped records that cannot be stored (type and error of the first)", fields...)
+	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(recs)), reason)
+	log.write(e.logger, now, "Dropped records that cannot be stored (type and error of the first)", fields...)
 }
 
-// settledLayouts are the layouts this exporter has written: their tables
-// exist with their columns, so their inserts share calls.
+// logInterval is the least time between two Warn lines of a sampledLog.
+const logInterval = 10 * time.Second
+
+// sampledLog logs a recurring problem at Warn at most once per logInterval,
+// with how many times it was seen since, and at Debug in between.
+type sampledLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (l *sampledLog) write(logger *zap.Logger, now time.Time, msg string, fields ...zap.Field) {
+	l.mu.Lock()
+	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
+		l.suppressed++
+		l.mu.Unlock()
+		logger.Debug(msg, fields...)
+		return
+	}
+	suppressed := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.mu.Unlock()
+	if suppressed > 0 {
+		fields = append(fields, zap.Int("times_since_last_warning", suppressed))
+	}
+	logger.Warn(msg, fields...)
+}
+
+// settledLayouts are the layouts this exporter has written, by database:
+// their tables exist with their columns, so their inserts share calls.
 type settledLayouts struct {
 	mu   sync.RWMutex
-	keys map[string]struct{}
+	keys map[settledKey]struct{}
 }
 
-func (s *settledLayouts) has(l *layout) bool {
+type settledKey struct{ database, layout string }
+
+func (s *settledLayouts) has(g *group) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, ok := s.keys[l.key]
+	_, ok := s.keys[settledKey{g.database, g.layout.key}]
 	return ok
 }
 
-func (s *settledLayouts) add(l *layout) {
+func (s *settledLayouts) add(g *group) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys[l.key] = struct{}{}
+	if len(s.keys) >= maxDatabases {
+		clear(s.keys) // to be written again first: a call of its own each
+	}
+	s.keys[settledKey{g.database, g.layout.key}] = struct{}{}
 }
 
-func (s *settledLayouts) remove(l *layout) {
+func (s *settledLayouts) remove(g *group) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.keys, l.key)
+	delete(s.keys, settledKey{g.database, g.layout.key})
 }
 
 // Metric attribute options, made once: attribute sets allocate.
 var (
-	outcomeSuccess   = outcomeAttr("success")
-	outcomeRetryable = outcomeAttr("retryable")
-	outcomePermanent = outcomeAttr("permanent")
-	droppedFiltered  = reasonAttr("filtered")
-	droppedRejected  = reasonAttr("rejected")
-	droppedInvalid   = reasonAttr("invalid")
+	droppedFiltered = reasonAttr("filtered")
+	droppedRejected = reasonAttr("rejected")
+	droppedInvalid  = reasonAttr("invalid")
+	droppedTenant   = reasonAttr("tenant_not_allowed")
 )
 
-func outcomeAttr(outcome string) metric.RecordOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome)))
+// durationAttrsOf are the insert_duration attributes of a table, by outcome.
+func durationAttrsOf(table string) [3]metric.RecordOption {
+	var attrs [3]metric.RecordOption
+	for i, outcome := range []string{"success", "retryable", "permanent"} {
+		attrs[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table), attribute.String("outcome", outcome)))
+	}
+	return attrs
 }
 
 func reasonAttr(reason string) metric.AddOption {

@@ -66,7 +66,9 @@ func createDefaultConfig() component.Config {
 			CompactionTimeWindow: 24 * time.Hour,      // the recorder's one day
 		},
 		EventType: EventTypeConfig{
-			Attributes: []string{"event.name"}, // the semantic-conventions attribute for event names
+			// After the record's EventName: the semantic conventions' stable
+			// otel.event.name, then the deprecated event.name older SDKs send.
+			Attributes: []string{"otel.event.name", "event.name"},
 			Default:    "log",
 		},
 		Payload:         PayloadConfig{Body: true, Attributes: true},

@@ -116,10 +116,10 @@ func checkMapping(t *testing.T, ld plog.Logs, m *mapping, header []byte, maxByte
 		gr grouper
 		w  writer
 	)
-	groups, dropped := gr.group(ld, m, exportTime)
-	w.start(m.payload, maxBytes, header)
+	groups, dropped := gr.group(ld, m, exportTime, "")
+	w.start(m.payload, maxBytes)
 	defer w.finish(true)
-	requests, tooLarge := w.pack(groups)
+	requests, tooLarge := w.pack(groups, header)
 	accounted := dropped.filtered + len(dropped.invalid) + len(tooLarge)
 	for _, inserts := range requests {
 		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)

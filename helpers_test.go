@@ -243,11 +243,11 @@ func mapLogs(t testing.TB, cfg *Config, ld plog.Logs) mapped {
 		w   writer
 		out mapped
 	)
-	out.groups, out.dropped = gr.group(ld, m, exportTime)
+	out.groups, out.dropped = gr.group(ld, m, exportTime, "")
 	header := wire.EncodeHeader(testHeader)
-	w.start(m.payload, cfg.MaxRequestBytes, header)
+	w.start(m.payload, cfg.MaxRequestBytes)
 	defer w.finish(true)
-	out.inserts, out.tooLarge = w.pack(out.groups)
+	out.inserts, out.tooLarge = w.pack(out.groups, header)
 	for _, inserts := range out.inserts {
 		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
 		if len(b) > cfg.MaxRequestBytes {

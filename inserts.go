@@ -48,16 +48,14 @@ type writer struct {
 	requests [][]insert
 }
 
-// start readies the writer for a push: a buffer from the pool, and the
-// request budget for requests carrying header.
-func (w *writer) start(payload PayloadConfig, maxRequestBytes int, header []byte) {
+// start readies the writer for a push: a buffer from the pool.
+func (w *writer) start(payload PayloadConfig, maxRequestBytes int) {
 	w.buf = wire.GetBuffer()
 	clear(w.inserts)
 	clear(w.requests)
 	w.inserts, w.requests = w.inserts[:0], w.requests[:0]
 	w.payload = payload
 	w.maxRequestBytes = maxRequestBytes
-	w.maxBytes = maxRequestBytes - wire.RequestOverhead(header)
 }
 
 // finish hands the buffer back when release is true: when no call that
@@ -74,7 +72,9 @@ func (w *writer) finish(release bool) {
 // of one request. A group too large for the room left in a request is cut
 // at a record boundary and continues in the next. A record too large for a
 // request of its own is removed from its group and returned in tooLarge.
-func (w *writer) pack(groups []*group) (requests [][]insert, tooLarge []invalidRecord) {
+// header is the requests' (from wire.EncodeHeader).
+func (w *writer) pack(groups []*group, header []byte) (requests [][]insert, tooLarge []invalidRecord) {
+	w.maxBytes = w.maxRequestBytes - wire.RequestOverhead(header)
 	firstRequest := len(w.requests)
 	current := len(w.inserts) // where the current request's inserts start in w.inserts
 	used := 0                 // bytes of the current request's inserts
@@ -101,7 +101,7 @@ func (w *writer) pack(groups []*group) (requests [][]insert, tooLarge []invalidR
 				if next > first || len(w.inserts) > current {
 					break // the event starts the next request
 				}
-				tooLarge = append(tooLarge, invalidRecord{eventType: g.eventType, event: g.events[next], size: eventBytes,
+				tooLarge = append(tooLarge, invalidRecord{database: g.database, eventType: g.eventType, event: g.events[next], size: eventBytes,
 					err: fmt.Errorf("%w: its rows take %d bytes, a request at most %d", errRecordTooLarge, eventBytes, w.maxRequestBytes)})
 				// Out of the group, so a retry of the group does not carry it either.
 				g.events = append(g.events[:next], g.events[next+1:]...)

@@ -23,6 +23,8 @@ import (
 // mapping is the compiled form of the config's event options: how a log
 // record becomes an event, and which layout each type gets.
 type mapping struct {
+	database       string   // the exporter's database
+	tenants        *tenants // nil without tenants
 	typeAttributes []string
 	defaultType    string
 	payload        PayloadConfig
@@ -60,6 +62,8 @@ type extraColumn struct {
 // newMapping compiles a validated config.
 func newMapping(cfg *Config) *mapping {
 	m := &mapping{
+		database:       cfg.Database,
+		tenants:        newTenants(cfg),
 		typeAttributes: cfg.EventType.Attributes,
 		defaultType:    cfg.EventType.Default,
 		payload:        cfg.Payload,
@@ -215,6 +219,21 @@ func (m *mapping) eventType(lr plog.LogRecord) string {
 	return strings.ToValidUTF8(t, "\uFFFD")
 }
 
+// databaseOf is the database of a resource's records; allowed is false when
+// their tenant names one the config does not allow.
+func (m *mapping) databaseOf(rl plog.ResourceLogs, tenant string) (db string, allowed bool) {
+	if m.tenants == nil {
+		return m.database, true
+	}
+	if m.tenants.src.kind == tenantFromResource {
+		tenant = ""
+		if v, ok := rl.Resource().Attributes().Get(m.tenants.src.key); ok {
+			tenant = v.AsString()
+		}
+	}
+	return m.tenants.database(tenant)
+}
+
 func (m *mapping) keeps(eventType string) bool {
 	return (m.include == nil || m.include[eventType]) && !m.exclude[eventType]
 }
@@ -237,9 +256,10 @@ type event struct {
 	timestamp int64 // nanoseconds since the epoch
 }
 
-// group holds the events of one (table, type): they become one insert, or
-// several where they exceed max_request_bytes.
+// group holds the events of one (database, table, type): they become one
+// insert, or several where they exceed max_request_bytes.
 type group struct {
+	database  string
 	eventType string
 	layout    *layout
 	events    []event
@@ -249,15 +269,20 @@ type group struct {
 type drops struct {
 	filtered int
 	invalid  []invalidRecord
+	denied   []invalidRecord // their tenant names a database not allowed
 }
 
 // invalidRecord is a record that cannot be stored as an event.
 type invalidRecord struct {
+	database  string // where its dead letter goes: its own, or the exporter's when denied
 	eventType string
 	err       error
 	event     event // its timestamp is 0 when the record's is out of range
 	size      int   // the bytes of its rows, when they exceed max_request_bytes
 }
+
+// groupKey tells groups apart.
+type groupKey struct{ database, eventType string }
 
 var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
 
@@ -265,7 +290,7 @@ var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of 
 // share one array of events, so grouping allocates nothing per record once
 // the buffers have grown.
 type grouper struct {
-	byType  map[string]int
+	byKey   map[groupKey]int
 	groupOf []int32 // each record's group, -1 if it has none
 	counts  []int
 	events  []event
@@ -273,13 +298,14 @@ type grouper struct {
 	spare   []*group // groups of earlier batches, for reuse
 }
 
-// group groups the events of ld by (table, type), in the order types first
-// appear; records that are filtered out or cannot be events go to drops.
-// now stamps records that carry no timestamp. The groups are valid until
-// the grouper's next use or reset.
-func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, drops) {
-	if gr.byType == nil {
-		gr.byType = map[string]int{}
+// group groups the events of ld by (database, table, type), in the order
+// they first appear; records that are filtered out, cannot be events or
+// name a database not allowed go to drops. now stamps records that carry no
+// timestamp; tenant is the request's, when tenants come from its metadata.
+// The groups are valid until the grouper's next use or reset.
+func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time, tenant string) ([]*group, drops) {
+	if gr.byKey == nil {
+		gr.byKey = map[groupKey]int{}
 	}
 	var dropped drops
 	gr.spare = append(gr.spare, gr.groups...)
@@ -288,6 +314,7 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 	gr.groupOf = gr.groupOf[:0]
 	gr.counts = gr.counts[:0]
 	for ri, rl := range ld.ResourceLogs().All() {
+		db, allowed := m.databaseOf(rl, tenant)
 		for si, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				eventType := m.eventType(lr)
@@ -296,17 +323,24 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
-				if _, err := recordTimestamp(lr, now); err != nil {
-					dropped.invalid = append(dropped.invalid, invalidRecord{eventType: eventType, err: err,
-						event: event{rl: rl, sl: sl, lr: lr, ri: ri, si: si}})
+				ev := event{rl: rl, sl: sl, lr: lr, ri: ri, si: si}
+				if !allowed {
+					dropped.denied = append(dropped.denied, invalidRecord{database: m.database, eventType: eventType,
+						err: fmt.Errorf("%w: %q", errTenantNotAllowed, db), event: ev})
 					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
-				gi, ok := gr.byType[eventType]
+				if _, err := recordTimestamp(lr, now); err != nil {
+					dropped.invalid = append(dropped.invalid, invalidRecord{database: db, eventType: eventType, err: err, event: ev})
+					gr.groupOf = append(gr.groupOf, -1)
+					continue
+				}
+				key := groupKey{database: db, eventType: eventType}
+				gi, ok := gr.byKey[key]
 				if !ok {
 					gi = len(gr.groups)
-					gr.byType[eventType] = gi
-					gr.groups = append(gr.groups, gr.newGroup(eventType, m.layoutOf(eventType)))
+					gr.byKey[key] = gi
+					gr.groups = append(gr.groups, gr.newGroup(db, eventType, m.layoutOf(eventType)))
 					gr.counts = append(gr.counts, 0)
 				}
 				gr.counts[gi]++
@@ -315,7 +349,7 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 		}
 	}
 	// Second pass: lay the groups out one after another, in record order.
-	total := len(gr.groupOf) - dropped.filtered - len(dropped.invalid)
+	total := len(gr.groupOf) - dropped.filtered - len(dropped.invalid) - len(dropped.denied)
 	if cap(gr.events) < total {
 		gr.events = make([]event, total)
 	}
@@ -340,19 +374,19 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time) ([]*group, dro
 			}
 		}
 	}
-	clear(gr.byType)
+	clear(gr.byKey)
 	return gr.groups, dropped
 }
 
 // newGroup is a group of an earlier batch, or a new one.
-func (gr *grouper) newGroup(eventType string, l *layout) *group {
+func (gr *grouper) newGroup(db, eventType string, l *layout) *group {
 	var g *group
 	if n := len(gr.spare); n > 0 {
 		g, gr.spare = gr.spare[n-1], gr.spare[:n-1]
 	} else {
 		g = new(group)
 	}
-	*g = group{eventType: eventType, layout: l}
+	*g = group{database: db, eventType: eventType, layout: l}
 	return g
 }
 

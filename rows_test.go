@@ -18,7 +18,7 @@ import (
 // groupLogs groups ld with cfg's mapping.
 func groupLogs(cfg *Config, ld plog.Logs) ([]*group, drops) {
 	var gr grouper
-	return gr.group(ld, newMapping(cfg), exportTime)
+	return gr.group(ld, newMapping(cfg), exportTime, "")
 }
 
 // The reference's test_group_events_by_type: types A, B and C, grouped by type.
@@ -78,10 +78,18 @@ func TestBuildRowInsertsRequest(t *testing.T) {
 
 func TestEventType(t *testing.T) {
 	tests := []struct {
-		name   string
-		record func(plog.LogRecord)
-		want   string
+		name       string
+		record     func(plog.LogRecord)
+		attributes []string // default: event.name, event.type
+		want       string
 	}{
+		{name: "otel.event.name wins over event.name by default", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutStr("event.name", "deprecated")
+			lr.Attributes().PutStr("otel.event.name", "stable")
+		}, attributes: defaultConfig().EventType.Attributes, want: "stable"},
+		{name: "event.name by default when otel.event.name is absent", record: func(lr plog.LogRecord) {
+			lr.Attributes().PutStr("event.name", "deprecated")
+		}, attributes: defaultConfig().EventType.Attributes, want: "deprecated"},
 		{name: "EventName wins over attributes", record: func(lr plog.LogRecord) {
 			lr.SetEventName("from.field")
 			lr.Attributes().PutStr("event.name", "from.attribute")
@@ -105,14 +113,16 @@ func TestEventType(t *testing.T) {
 			lr.SetEventName("bad\xffname")
 		}, want: "bad\uFFFDname"},
 	}
-	cfg := defaultConfig()
-	cfg.EventType = EventTypeConfig{Attributes: []string{"event.name", "event.type"}, Default: "unknown"}
-	m := newMapping(cfg)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.EventType = EventTypeConfig{Attributes: []string{"event.name", "event.type"}, Default: "unknown"}
+			if tt.attributes != nil {
+				cfg.EventType.Attributes = tt.attributes
+			}
 			lr := plog.NewLogRecord()
 			tt.record(lr)
-			assert.Equal(t, tt.want, m.eventType(lr))
+			assert.Equal(t, tt.want, newMapping(cfg).eventType(lr))
 		})
 	}
 }

@@ -23,14 +23,16 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                     metric.Meter
-	mu                                        sync.Mutex
-	registrations                             []metric.Registration
-	ExporterGreptimeEventsInsertDuration      metric.Float64Histogram
-	ExporterGreptimeEventsRecordsDeadLettered metric.Int64Counter
-	ExporterGreptimeEventsRecordsDropped      metric.Int64Counter
-	ExporterGreptimeEventsRowsInserted        metric.Int64Counter
-	ExporterGreptimeEventsValuesNulled        metric.Int64Counter
+	meter                                         metric.Meter
+	mu                                            sync.Mutex
+	registrations                                 []metric.Registration
+	ExporterGreptimeEventsCatalogWriteFailures    metric.Int64Counter
+	ExporterGreptimeEventsDeadLetterWriteFailures metric.Int64Counter
+	ExporterGreptimeEventsInsertDuration          metric.Float64Histogram
+	ExporterGreptimeEventsRecordsDeadLettered     metric.Int64Counter
+	ExporterGreptimeEventsRecordsDropped          metric.Int64Counter
+	ExporterGreptimeEventsRowsInserted            metric.Int64Counter
+	ExporterGreptimeEventsValuesNulled            metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -62,9 +64,21 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ExporterGreptimeEventsCatalogWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_exporter_greptime_events_catalog_write_failures",
+		metric.WithDescription("Number of event-catalog writes that failed after their retries; the rows are written again at the next interval. [Development]"),
+		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterGreptimeEventsDeadLetterWriteFailures, err = builder.meter.Int64Counter(
+		"otelcol_exporter_greptime_events_dead_letter_write_failures",
+		metric.WithDescription("Number of dead-letter writes that failed after their retries; their records are counted as dropped. [Development]"),
+		metric.WithUnit("{write}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsInsertDuration, err = builder.meter.Float64Histogram(
 		"otelcol_exporter_greptime_events_insert_duration",
-		metric.WithDescription("Duration of one insert call to GreptimeDB, by outcome. [Development]"),
+		metric.WithDescription("Duration of the insert calls to GreptimeDB, by table and outcome; a call that writes several tables counts once for each. [Development]"),
 		metric.WithUnit("s"),
 		metric.WithExplicitBucketBoundaries([]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}...),
 	)

@@ -19,11 +19,19 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.ExporterGreptimeEventsCatalogWriteFailures.Add(context.Background(), 1)
+	tb.ExporterGreptimeEventsDeadLetterWriteFailures.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsInsertDuration.Record(context.Background(), 1)
 	tb.ExporterGreptimeEventsRecordsDeadLettered.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRecordsDropped.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRowsInserted.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsValuesNulled.Add(context.Background(), 1)
+	AssertEqualExporterGreptimeEventsCatalogWriteFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterGreptimeEventsDeadLetterWriteFailures(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterGreptimeEventsInsertDuration(t, testTel,
 		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())

@@ -1,0 +1,168 @@
+package greptimeeventsexporter
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+)
+
+// tenantLogs is a batch with one resource per tenant (attribute "tenant";
+// "" leaves it out), each with the given event types.
+func tenantLogs(tenants []string, types ...string) plog.Logs {
+	ld := plog.NewLogs()
+	for _, tenant := range tenants {
+		rl := ld.ResourceLogs().AppendEmpty()
+		if tenant != "" {
+			rl.Resource().Attributes().PutStr("tenant", tenant)
+		}
+		logsOfTypes(types...).ResourceLogs().At(0).ScopeLogs().MoveAndAppendTo(rl.ScopeLogs())
+	}
+	return ld
+}
+
+func tenantServer() greptimetest.Config {
+	return greptimetest.Config{Databases: []string{"public", "team_a", "team_b", "team_c", "other"}}
+}
+
+func TestTenantsFromAResourceAttribute(t *testing.T) {
+	h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team_a", "team_b"}, DatabasePattern: "team_[c-z]"})
+		cfg.Events = map[string]EventConfig{"deploy": {Table: "deploys"}}
+	}})
+
+	for range 2 { // the second time, as shared calls
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team_b", "", "team_c"}, "login", "deploy", "login")))
+	}
+
+	for _, db := range []string{"team_a", "team_b", "public", "team_c"} {
+		assert.Equal(t, 4, h.srv.RowCount(db, "events"), db)
+		assert.Equal(t, 2, h.srv.RowCount(db, "deploys"), db)
+	}
+	assert.Empty(t, h.srv.Tables("other"))
+	perDB := map[string]int{}
+	for _, c := range h.srv.Calls() {
+		perDB[c.DB]++
+	}
+	assert.Equal(t, map[string]int{"team_a": 3, "team_b": 3, "public": 3, "team_c": 3}, perDB,
+		"in each database: two first writes (two tables), then one call for both")
+	assertRecordsDropped(t, h.tel, nil)
+}
+
+func TestTenantsFromClientMetadata(t *testing.T) {
+	h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "metadata.x-tenant", Databases: []string{"team_a", "team_b"}})
+	}})
+	withTenant := func(tenant string) context.Context {
+		return client.NewContext(context.Background(), client.Info{Metadata: client.NewMetadata(map[string][]string{"x-tenant": {tenant}})})
+	}
+
+	require.NoError(t, h.exp.ConsumeLogs(withTenant("team_a"), logsOfTypes("a", "b")))
+	require.NoError(t, h.exp.ConsumeLogs(withTenant("team_b"), logsOfTypes("a")))
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+
+	assert.Equal(t, 2, h.srv.RowCount("team_a", "events"))
+	assert.Equal(t, 1, h.srv.RowCount("team_b", "events"))
+	assert.Equal(t, 1, h.srv.RowCount("public", "events"))
+}
+
+func TestTenantsFromClientMetadataThroughTheQueue(t *testing.T) {
+	h := newHarness(t, setup{server: tenantServer(), queue: true, configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "metadata.x-tenant", Databases: []string{"team_a", "team_b"}})
+		batch := cfg.QueueConfig.Get().Batch.Get()
+		batch.Partition.MetadataKeys = []string{"x-tenant"}
+		batch.FlushTimeout = 10 * time.Millisecond
+	}})
+
+	var wg sync.WaitGroup
+	for range 10 {
+		for _, tenant := range []string{"team_a", "team_b"} {
+			wg.Go(func() {
+				ctx := client.NewContext(context.Background(), client.Info{Metadata: client.NewMetadata(map[string][]string{"x-tenant": {tenant}})})
+				assert.NoError(t, h.exp.ConsumeLogs(ctx, logsOfTypes("a", "a")))
+			})
+		}
+	}
+	wg.Wait()
+	h.shutdown() // drains the queue
+
+	assert.Equal(t, 20, h.srv.RowCount("team_a", "events"))
+	assert.Equal(t, 20, h.srv.RowCount("team_b", "events"))
+	assert.Empty(t, h.srv.Tables("public"), "batches of different tenants never merge")
+}
+
+func TestTenantNotAllowed(t *testing.T) {
+	tests := []struct {
+		name       string
+		deadLetter bool
+	}{
+		{name: "dropped and counted"},
+		{name: "dead-lettered in the exporter's database", deadLetter: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
+				cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team_a"}, DatabasePattern: "team.*"})
+				if tt.deadLetter {
+					cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+				}
+			}})
+
+			// "other" exists but is not allowed by name; "team-x" matches the
+			// pattern but would be read by GreptimeDB as catalog team, schema x.
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team-x", "other"}, "login")))
+
+			assert.Equal(t, 1, h.srv.RowCount("team_a", "events"))
+			for _, c := range h.srv.Calls() {
+				assert.Contains(t, []string{"team_a", "public"}, c.DB, "no call into a database that is not allowed")
+			}
+			if !tt.deadLetter {
+				assertRecordsDropped(t, h.tel, counts{"tenant_not_allowed": 2})
+				assert.Equal(t, 1, h.logs.FilterMessageSnippet("Dropped records that cannot be stored").Len())
+				return
+			}
+			assertRecordsDropped(t, h.tel, nil)
+			letters, ok := h.srv.Table("public", "events_rejected")
+			require.True(t, ok)
+			require.Len(t, letters.Rows, 2)
+			for _, row := range letters.Rows {
+				assert.Contains(t, row["error_message"], "tenant names a database")
+				assert.Equal(t, "events", row["target_table"])
+			}
+			assert.Contains(t, letters.Rows[0]["error_message"], `"team-x"`)
+			assertDeadLettered(t, h.tel, counts{"events": 2})
+		})
+	}
+}
+
+func TestTenantsKeepTheirDeadLettersAndCatalogs(t *testing.T) {
+	h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team_a", "team_b"}})
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
+	}})
+	h.srv.RejectTableStatus("events", greptimetest.StatusInvalidArguments) // in every database
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team_b"}, "login")))
+	h.srv.Reset()
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team_b", "team_b"}, "login")))
+	h.shutdown() // writes the catalog
+
+	for db, want := range map[string]int{"team_a": 1, "team_b": 2} {
+		assert.Equal(t, 1, h.srv.RowCount(db, "events_rejected"), "%s: its own dead letters", db)
+		assert.Equal(t, want, h.srv.RowCount(db, "events"), db)
+		catalog, ok := h.srv.Table(db, "event_types")
+		require.True(t, ok, "%s: a catalog of its own", db)
+		require.Len(t, catalog.Rows, 1)
+		assert.Equal(t, int64(want), catalog.Rows[0]["events"], db)
+	}
+	assert.Empty(t, h.srv.Tables("public"))
+}
