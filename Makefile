@@ -13,7 +13,7 @@ FUZZMINIMIZE ?= 10s
 # package:target for each fuzz target
 FUZZ_TARGETS := .:FuzzMapping .:FuzzRecord ./internal/jsonenc:FuzzJSON
 
-.PHONY: test build run demo standin generate bench fuzz fuzz-smoke
+.PHONY: test build run demo standin generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-generate lint-tidy
 
 ## test: every test with the race detector: the exporter's, then the end-to-end
 ## tests against the built collector (what CI runs)
@@ -90,3 +90,61 @@ standin:
 generate:
 	d=$$(mktemp -d) && ln -s "$(CURDIR)" "$$d/greptimeeventsexporter" && \
 	$(GO) -C internal/tools tool mdatagen "$$d/greptimeeventsexporter/metadata.yaml"; rc=$$?; rm -rf "$$d"; exit $$rc
+
+# The three Go modules: the exporter, the end-to-end tests, the pinned tools.
+MODULES := . e2e internal/tools
+# gofmt of the toolchain that $(GO) runs (not whichever gofmt is first on PATH)
+GOFMT   ?= $(shell $(GO) env GOROOT)/bin/gofmt
+
+## lint: gofmt, go vet (root and e2e modules), generated files current (make generate
+## changes nothing), go mod tidy changes nothing (every module); runs each check and
+## names every one that failed (CI runs it before test)
+lint:
+	@git rev-parse --is-inside-work-tree >/dev/null || { echo "lint: needs a git checkout"; exit 1; }
+	@failed=; for c in fmt vet generate tidy; do \
+		$(MAKE) --no-print-directory lint-$$c || failed="$$failed lint-$$c"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint: FAILED:$$failed"; exit 1; fi; \
+	echo "lint: ok"
+
+# lint-fmt: gofmt -l over every .go file git tracks or would track (not ignored ones)
+lint-fmt:
+	@echo "lint: gofmt -l on every tracked and untracked-but-not-ignored .go file (root and e2e modules)"
+	@out=$$(git ls-files -z --cached --others --exclude-standard --deduplicate -- '*.go' | \
+		xargs -0 -r sh -c 'for f; do [ ! -f "$$f" ] || printf "%s\0" "$$f"; done' sh | \
+		xargs -0 -r $(GOFMT) -l 2>&1) && [ -z "$$out" ] || { \
+		printf '%s\n' "$$out"; \
+		echo "lint: gofmt: the files above are not gofmt-formatted (or do not parse): run $(GOFMT) -w on them"; exit 1; }
+
+# lint-vet: go vet in the root module and in e2e
+lint-vet:
+	@rc=0; \
+	echo "lint: go vet ./... (root module)"; \
+	$(GO) vet ./... || { echo "lint: go vet failed in the root module"; rc=1; }; \
+	echo "lint: go -C e2e vet ./... (e2e module)"; \
+	$(GO) -C e2e vet ./... || { echo "lint: go vet failed in the e2e module"; rc=1; }; \
+	exit $$rc
+
+# lint-generate: make generate into the tree, then git diff against a snapshot of the
+# tree taken just before (a temporary index), so it changes nothing on a clean checkout
+# and does not count uncommitted changes as stale. Covers every path mdatagen writes:
+# internal/metadata/, internal/metadatatest/, generated_*_test.go, documentation.md.
+lint-generate:
+	@echo "lint: generated files: make generate (mdatagen, internal/tools/go.mod) must change nothing in the tree"
+	@snap=$$(mktemp) && trap 'rm -f "$$snap" "$$snap.lock"' EXIT && \
+	cp "$$(git rev-parse --git-path index)" "$$snap" && \
+	GIT_INDEX_FILE=$$snap git -c advice.addEmbeddedRepo=false add -A -- . && \
+	{ $(MAKE) -s --no-print-directory generate || { echo "lint: make generate failed"; exit 1; }; } && \
+	new=$$(GIT_INDEX_FILE=$$snap git ls-files --others --exclude-standard) && \
+	if GIT_INDEX_FILE=$$snap git --no-pager diff --exit-code -- . && [ -z "$$new" ]; then :; else \
+		[ -z "$$new" ] || printf 'new file: %s\n' $$new; \
+		echo "lint: generated files are stale: make generate changed the files above (they are now regenerated in the tree; review and commit them)"; \
+		exit 1; \
+	fi
+
+# lint-tidy: go mod tidy -diff in every module (prints what tidy would change, changes nothing)
+lint-tidy:
+	@rc=0; for m in $(MODULES); do \
+		echo "lint: go mod tidy leaves $$m/go.mod and $$m/go.sum unchanged"; \
+		$(GO) -C $$m mod tidy -diff || { echo "lint: module $$m is not tidy (diff above): run go -C $$m mod tidy and commit go.mod and go.sum"; rc=1; }; \
+	done; exit $$rc
