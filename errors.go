@@ -171,11 +171,7 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 	}
 	f.verdict = v
 
-	msg := f.grpc.Message()
-	if hasCode {
-		msg = fmt.Sprintf("%s (GreptimeDB status %d)", msg, code)
-	}
-	f.cause = fmt.Errorf("GreptimeDB insert failed: %s: %s", f.grpc.Code(), msg)
+	f.cause = &insertError{status: f.grpc, code: f.code, err: callErr}
 	switch v {
 	case verdictReject, verdictRefused:
 		f.err = consumererror.NewPermanent(f.cause)
@@ -186,6 +182,23 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 	}
 	return f
 }
+
+// insertError describes a failed call. It wraps the call's error, so that
+// exporterhelper's send_failed metrics find its gRPC code (error.type).
+type insertError struct {
+	status *status.Status
+	code   int // GreptimeDB's StatusCode, 0 if none
+	err    error
+}
+
+func (e *insertError) Error() string {
+	if e.code == 0 {
+		return fmt.Sprintf("GreptimeDB insert failed: %s: %s", e.status.Code(), e.status.Message())
+	}
+	return fmt.Sprintf("GreptimeDB insert failed: %s: %s (GreptimeDB status %d)", e.status.Code(), e.status.Message(), e.code)
+}
+
+func (e *insertError) Unwrap() error { return e.err }
 
 func greptimeCode(md metadata.MD) (int, bool) {
 	v := first(md, errCodeTrailer)

@@ -220,15 +220,24 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	st.writer.finish(!p.failedCall)
 
 	dropped.invalid = append(dropped.invalid, p.tooLarge...)
-	e.recordDrops(ctx, dropped, now)
-	if p.retryErr != nil {
+	if e.recordDrops(ctx, dropped, now) {
+		p.wrote = true
+	}
+	switch {
+	case p.retryErr != nil:
 		// Only the failed records come back; permanently rejected ones were
 		// counted already and must not be retried with them.
 		failed := plog.NewLogs()
 		appendEvents(failed, p.retry)
 		return consumererror.NewLogs(p.retryErr, failed)
+	case p.wrote:
+		// exporterhelper counts a push's records all as sent or all as
+		// failed: a push that wrote some counts as sent, and the records
+		// GreptimeDB rejected are in records_dropped{reason="rejected"}.
+		return nil
+	default:
+		return p.permErr
 	}
-	return p.permErr
 }
 
 // callKind says how a call's tables are known to GreptimeDB.
@@ -251,6 +260,7 @@ type push struct {
 	retry      []event // events of calls that may succeed when retried
 	tooLarge   []invalidRecord
 	failedCall bool // a call failed: gRPC may still read the buffer
+	wrote      bool // some records were written, to their table or as dead letters
 }
 
 // databasesOf appends the databases of groups to dbs, each once, in order.
@@ -309,6 +319,7 @@ func (p *push) call(ctx context.Context, inserts []insert, hints string, kind ca
 	e := p.e
 	f, ok := e.invoke(ctx, p.st, inserts, hints)
 	if ok {
+		p.wrote = true
 		e.inserted(ctx, p.st, inserts)
 		if kind == firstCall {
 			for _, in := range inserts {
@@ -335,7 +346,11 @@ func (p *push) call(ctx context.Context, inserts []insert, hints string, kind ca
 				p.retry = append(p.retry, inserts[0].events...)
 				return
 			}
-			p.permErr = errors.Join(p.permErr, e.rejected(ctx, &p.st.writer, inserts[0], f))
+			if err := e.rejected(ctx, &p.st.writer, inserts[0], f); err != nil {
+				p.permErr = errors.Join(p.permErr, err)
+			} else {
+				p.wrote = true // as dead letters
+			}
 			return
 		}
 		e.logger.Warn("GreptimeDB rejected a call; sending its inserts again one at a time "+
@@ -465,71 +480,6 @@ func (e *logsExporter) refused(ctx context.Context, inserts []insert, f callFail
 		e.logger.Debug("GreptimeDB refused the exporter's credentials; dropping events", fields...)
 	}
 	return fmt.Errorf("GreptimeDB refused the credentials: %w", f.err)
-}
-
-// recordDrops counts and logs the records of a batch that belong to no
-// group. Records that cannot be stored, and records of tenants not allowed,
-// go to the dead-letter table when there is one.
-func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) {
-	if d.filtered > 0 {
-		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), droppedFiltered)
-		e.logger.Debug("Dropped records by event type filter", zap.Int("records", d.filtered))
-	}
-	e.unstorable(ctx, d.invalid, droppedInvalid, &e.invalidLog, now)
-	e.unstorable(ctx, d.denied, droppedTenant, &e.deniedLog, now)
-}
-
-// unstorable dead-letters records the exporter cannot store, or drops and
-// counts them with reason. Each push logs them once, and a flood of such
-// pushes logs at most one Warn per logInterval.
-func (e *logsExporter) unstorable(ctx context.Context, recs []invalidRecord, reason metric.AddOption, log *sampledLog, now time.Time) {
-	if len(recs) == 0 {
-		return
-	}
-	fields := []zap.Field{zap.Int("records", len(recs)), zap.String("type", recs[0].eventType), zap.Error(recs[0].err)}
-	if e.deadLetters != nil {
-		dlErr := e.writeInvalid(ctx, recs, now)
-		if dlErr == nil {
-			for _, r := range recs {
-				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.layoutOf(r.eventType).table])
-			}
-			log.write(e.logger, now, "Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
-				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
-			return
-		}
-		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
-		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
-	}
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(recs)), reason)
-	log.write(e.logger, now, "Dropped records that cannot be stored (type and error of the first)", fields...)
-}
-
-// logInterval is the least time between two Warn lines of a sampledLog.
-const logInterval = 10 * time.Second
-
-// sampledLog logs a recurring problem at Warn at most once per logInterval,
-// with how many times it was seen since, and at Debug in between.
-type sampledLog struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-func (l *sampledLog) write(logger *zap.Logger, now time.Time, msg string, fields ...zap.Field) {
-	l.mu.Lock()
-	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
-		l.suppressed++
-		l.mu.Unlock()
-		logger.Debug(msg, fields...)
-		return
-	}
-	suppressed := l.suppressed
-	l.last, l.suppressed = now, 0
-	l.mu.Unlock()
-	if suppressed > 0 {
-		fields = append(fields, zap.Int("times_since_last_warning", suppressed))
-	}
-	logger.Warn(msg, fields...)
 }
 
 // settledLayouts are the layouts this exporter has written, by database:
