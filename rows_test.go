@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -450,5 +451,21 @@ func TestFormatHumantime(t *testing.T) {
 	}
 	for d, want := range tests {
 		assert.Equal(t, want, formatHumantime(d), d.String())
+	}
+}
+
+func TestGroupManyTypes(t *testing.T) {
+	var types []string
+	for i := range 3 * fewGroups {
+		types = append(types, fmt.Sprintf("type-%02d", i))
+	}
+	ld := logsOfTypes(append(types, types...)...) // each type twice, far apart
+
+	groups, _ := groupLogs(defaultConfig(), ld)
+
+	require.Len(t, groups, len(types))
+	for i, g := range groups {
+		assert.Equal(t, types[i], g.eventType)
+		assert.Len(t, g.events, 2)
 	}
 }
