@@ -139,42 +139,40 @@ type counts = map[string]int64
 
 func assertRecordsDropped(t *testing.T, tel *componenttest.Telemetry, byReason counts) {
 	t.Helper()
-	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_records_dropped", byReason) {
-		metadatatest.AssertEqualExporterGreptimeEventsRecordsDropped(t, tel, points("reason", byReason), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
-	}
+	assertCounter(t, tel, "otelcol_exporter_greptime_events_records_dropped", "reason", byReason,
+		metadatatest.AssertEqualExporterGreptimeEventsRecordsDropped)
 }
 
 func assertDeadLettered(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
 	t.Helper()
-	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_records_dead_lettered", byTable) {
-		metadatatest.AssertEqualExporterGreptimeEventsRecordsDeadLettered(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
-	}
+	assertCounter(t, tel, "otelcol_exporter_greptime_events_records_dead_lettered", "table", byTable,
+		metadatatest.AssertEqualExporterGreptimeEventsRecordsDeadLettered)
 }
 
 func assertRowsInserted(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
 	t.Helper()
-	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_rows_inserted", byTable) {
-		metadatatest.AssertEqualExporterGreptimeEventsRowsInserted(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
-	}
+	assertCounter(t, tel, "otelcol_exporter_greptime_events_rows_inserted", "table", byTable,
+		metadatatest.AssertEqualExporterGreptimeEventsRowsInserted)
 }
 
 func assertValuesNulled(t *testing.T, tel *componenttest.Telemetry, byTable counts) {
 	t.Helper()
-	if assertAbsent(t, tel, "otelcol_exporter_greptime_events_values_nulled", byTable) {
-		metadatatest.AssertEqualExporterGreptimeEventsValuesNulled(t, tel, points("table", byTable), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
-	}
+	assertCounter(t, tel, "otelcol_exporter_greptime_events_values_nulled", "table", byTable,
+		metadatatest.AssertEqualExporterGreptimeEventsValuesNulled)
 }
 
-// assertAbsent asserts that the metric does not exist when want is empty,
-// and reports whether want has points to compare.
-func assertAbsent(t *testing.T, tel *componenttest.Telemetry, name string, want counts) bool {
+// assertCounter asserts a counter's points, by the value of key, with the
+// generated assertion; an empty want asserts that the metric does not exist.
+func assertCounter(t *testing.T, tel *componenttest.Telemetry, name, key string, want counts,
+	generated func(*testing.T, *componenttest.Telemetry, []metricdata.DataPoint[int64], ...metricdatatest.Option),
+) {
 	t.Helper()
-	if len(want) > 0 {
-		return true
+	if len(want) == 0 {
+		_, err := tel.GetMetric(name)
+		require.Error(t, err, "%s was counted", name)
+		return
 	}
-	_, err := tel.GetMetric(name)
-	require.Error(t, err, "%s was counted", name)
-	return false
+	generated(t, tel, points(key, want), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
 // points are counter data points, one per value of key.

@@ -26,14 +26,7 @@ func TestMain(m *testing.M) {
 // TestRun serves one insert and one rejected insert, then stops: the output
 // says it is a stand-in, logs both calls and ends with the table it held.
 func TestRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, &out, "127.0.0.1:0", "public") }()
-
-	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
-	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
-	client := dial(t, serving.FindStringSubmatch(out.String())[1])
+	ctx, client, out, stop := startStandin(t)
 
 	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING))
 	require.NoError(t, err)
@@ -42,8 +35,7 @@ func TestRun(t *testing.T) {
 	assert.Eventually(t, func() bool { return strings.Count(out.String(), " insert db=public") == 2 },
 		5*time.Second, 10*time.Millisecond)
 
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 	got := out.String()
 	assert.Contains(t, got, "in-memory GreptimeDB-protocol stand-in, NOT GreptimeDB")
 	assert.Regexp(t, `\d\d:\d\d:\d\d insert db=public rows=\[events:1\] -> OK, 1 rows`, got)
@@ -55,13 +47,7 @@ func TestRun(t *testing.T) {
 // TestCompressedRequests: the stand-in decompresses gzip and zstd, as
 // GreptimeDB does, and refuses snappy.
 func TestCompressedRequests(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, &out, "127.0.0.1:0", "public") }()
-	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
-	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
-	client := dial(t, serving.FindStringSubmatch(out.String())[1])
+	ctx, client, out, stop := startStandin(t)
 
 	for _, enc := range []string{"gzip", "zstd"} {
 		_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING), grpc.UseCompressor(enc))
@@ -70,9 +56,24 @@ func TestCompressedRequests(t *testing.T) {
 	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING), grpc.UseCompressor("snappy"))
 	assert.Equal(t, codes.Unimplemented, status.Code(err))
 
-	cancel()
-	require.NoError(t, <-done)
+	stop()
 	assert.Contains(t, out.String(), "rows: 2\n")
+}
+
+// startStandin runs the stand-in on a free port and dials it; stop ends the
+// run and checks it ended cleanly.
+func startStandin(t *testing.T) (ctx context.Context, client greptimev1.GreptimeDatabaseClient, out *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	out = new(syncBuffer)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, out, "127.0.0.1:0", "public") }()
+	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
+	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
+	return ctx, dial(t, serving.FindStringSubmatch(out.String())[1]), out, func() {
+		cancel()
+		require.NoError(t, <-done)
+	}
 }
 
 // insertEvent is a request with one row of the exporter's base columns, the
