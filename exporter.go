@@ -358,6 +358,7 @@ func (p *push) call(ctx context.Context, inserts []insert, hints string, kind ca
 			zap.Int("inserts", len(inserts)), zap.Error(f.err))
 		for _, in := range inserts {
 			e.settled.remove(in.group)
+			e.telemetry.ExporterGreptimeEventsRecordsResent.Add(ctx, int64(len(in.events)), e.tableAttrs[in.group.layout.table])
 			p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
 		}
 	}

@@ -184,6 +184,8 @@ func TestRejectedSharedCallIsSentAgainOneInsertAtATime(t *testing.T) {
 	assert.Equal(t, 1+2*2, h.srv.RowCount("public", "events"), "the inserts the rejected call had stored land twice")
 	assert.Equal(t, 1+1*2, h.srv.RowCount("public", "table_B"))
 	assertRecordsDropped(t, h.tel, nil)
+	assert.Equal(t, counts{"events": 2, "table_B": 1}, counted(t, h.tel, "otelcol_exporter_greptime_events_records_resent", "table"),
+		"the duplicates' bound is counted")
 	assert.Equal(t, 1, h.logs.FilterMessageSnippet("sending its inserts again one at a time").Len())
 
 	// The layouts are settled again: the next push is one call.

@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	ExporterGreptimeEventsInsertDuration          metric.Float64Histogram
 	ExporterGreptimeEventsRecordsDeadLettered     metric.Int64Counter
 	ExporterGreptimeEventsRecordsDropped          metric.Int64Counter
+	ExporterGreptimeEventsRecordsResent           metric.Int64Counter
 	ExporterGreptimeEventsRowsInserted            metric.Int64Counter
 	ExporterGreptimeEventsValuesNulled            metric.Int64Counter
 }
@@ -92,6 +93,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ExporterGreptimeEventsRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_dropped",
 		metric.WithDescription("Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input). [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExporterGreptimeEventsRecordsResent, err = builder.meter.Int64Counter(
+		"otelcol_exporter_greptime_events_records_resent",
+		metric.WithDescription("Number of log records sent again, alone, after GreptimeDB rejected the call that carried them with others; GreptimeDB may have stored them already, and then stores them twice (at most this many duplicates). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

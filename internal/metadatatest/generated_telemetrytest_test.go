@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterGreptimeEventsInsertDuration.Record(context.Background(), 1)
 	tb.ExporterGreptimeEventsRecordsDeadLettered.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRecordsDropped.Add(context.Background(), 1)
+	tb.ExporterGreptimeEventsRecordsResent.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsRowsInserted.Add(context.Background(), 1)
 	tb.ExporterGreptimeEventsValuesNulled.Add(context.Background(), 1)
 	AssertEqualExporterGreptimeEventsCatalogWriteFailures(t, testTel,
@@ -39,6 +40,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterGreptimeEventsRecordsDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterGreptimeEventsRecordsResent(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterGreptimeEventsRowsInserted(t, testTel,
