@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/events"
 	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/otelcol"
 	"github.com/greptime-events/greptimeeventsexporter/e2e/internal/store"
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
@@ -168,6 +169,14 @@ func startCollector(t *testing.T, l launch) *collector {
 		}
 	})
 	return &collector{Collector: c, grpcAddr: grpcAddr, httpAddr: httpAddr}
+}
+
+// addr is the collector's OTLP receiver address for protocol p.
+func (c *collector) addr(p events.Protocol) string {
+	if p == events.HTTP {
+		return c.httpAddr
+	}
+	return c.grpcAddr
 }
 
 // stop shuts the collector down, which drains its queue: after it, no more rows arrive.

@@ -52,11 +52,7 @@ func runSDKScenario(t *testing.T, p events.Protocol, greptimeDB string, r store.
 	// Microseconds: GreptimeDB's MySQL protocol renders no finer timestamps.
 	start := time.Now().Truncate(time.Microsecond)
 	sent := events.Mix(fmt.Sprintf("%s%d", p, time.Now().UnixNano()), sdkEvents, start)
-	addr := col.grpcAddr
-	if p == events.HTTP {
-		addr = col.httpAddr
-	}
-	send(t, p, addr, sent)
+	send(t, p, col.addr(p), sent)
 
 	waitForRows(t, r, table, len(sent), 30*time.Second)
 	col.stop(t)

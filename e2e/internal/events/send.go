@@ -38,7 +38,13 @@ const shutdownTimeout = 5 * time.Second
 // (host:port, plain text). It flushes every chunkSize records, so it returns
 // only once the collector has accepted every record, or with the first error.
 func Send(ctx context.Context, p Protocol, endpoint string, evs []Event) error {
-	exp, err := newExporter(ctx, p, endpoint)
+	return SendWithHeaders(ctx, p, endpoint, nil, evs)
+}
+
+// SendWithHeaders is Send with headers on every OTLP request (gRPC metadata
+// or HTTP headers), such as a tenant's.
+func SendWithHeaders(ctx context.Context, p Protocol, endpoint string, headers map[string]string, evs []Event) error {
+	exp, err := newExporter(ctx, p, endpoint, headers)
 	if err != nil {
 		return err
 	}
@@ -63,12 +69,12 @@ func Send(ctx context.Context, p Protocol, endpoint string, evs []Event) error {
 	return sendErr
 }
 
-func newExporter(ctx context.Context, p Protocol, endpoint string) (sdklog.Exporter, error) {
+func newExporter(ctx context.Context, p Protocol, endpoint string, headers map[string]string) (sdklog.Exporter, error) {
 	switch p {
 	case GRPC:
-		return otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
+		return otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(headers))
 	case HTTP:
-		return otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure())
+		return otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure(), otlploghttp.WithHeaders(headers))
 	}
 	return nil, fmt.Errorf("events: unknown OTLP protocol %q (grpc, http)", p)
 }
