@@ -1,4 +1,4 @@
-# greptime_events exporter: see README.md for what each target does.
+# greptime_events exporter: docs/development.md says what each target does.
 GO           ?= go
 BIN          := $(CURDIR)/bin
 OCB          := $(BIN)/builder

@@ -22,13 +22,14 @@ type Config struct {
 	// ClientConfig is the gRPC client of GreptimeDB's frontend: endpoint (default
 	// "localhost:4001"), tls, compression, keepalive, headers, auth, balancer_name, ...
 	ClientConfig configgrpc.ClientConfig `mapstructure:",squash"`
-	// TimeoutConfig bounds each insert call. Default 5s.
+	// TimeoutConfig bounds one push attempt: all the insert calls of a push.
+	// Default 5s.
 	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
 	// QueueConfig is the sending queue and its batcher, with the recorder's
 	// buffer/flush semantics by default.
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
-	// RetryConfig retries failed groups, by default as the recorder does: three
-	// retries from 1666ms to 5s without jitter.
+	// RetryConfig retries the records of failed calls, by default as the
+	// recorder does: three retries from 1666ms to 5s without jitter.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// Database receives the events, and those of records that name no tenant.

@@ -92,7 +92,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_dropped",
-		metric.WithDescription("Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input). [Development]"),
+		metric.WithDescription("Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -87,7 +87,7 @@ func AssertEqualExporterGreptimeEventsRecordsDeadLettered(t *testing.T, tt *comp
 func AssertEqualExporterGreptimeEventsRecordsDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_greptime_events_records_dropped",
-		Description: "Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input). [Development]",
+		Description: "Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
