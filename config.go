@@ -262,9 +262,10 @@ const (
 	columnEventID   = "event_id" // with event_id enabled
 )
 
-// identifierPattern is GreptimeDB's rule for table names created by inserts
-// (common_meta NAME_PATTERN); we hold column names to it too, so every name
-// is also usable unquoted in SQL.
+// identifierPattern is GreptimeDB's rule for the names of tables that
+// inserts create (NAME_PATTERN, src/common/base/src/regex_pattern.rs:18,
+// checked at src/operator/src/statement/ddl.rs:485-490); column names are held
+// to it too, so every name is also usable unquoted in SQL.
 var identifierPattern = regexp.MustCompile(`^[a-zA-Z_:-][a-zA-Z0-9_:\-.@#]*$`)
 
 // Validate checks the exporter's own options; the gRPC client, queue, retry

@@ -27,7 +27,7 @@ import (
 )
 
 // hintsKey is the gRPC metadata that carries table options to GreptimeDB
-// (src/session/src/hints.rs), applied when an insert creates a table.
+// (src/session/src/hints.rs:16), applied when an insert creates a table.
 const hintsKey = "x-greptime-hints"
 
 // sharedHints go with calls whose tables this exporter has already written:

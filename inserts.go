@@ -15,6 +15,9 @@ import (
 // Writing groups as row inserts: each event becomes one row (or one per
 // element of an expanding column) written straight into protobuf wire
 // bytes, and inserts are packed into requests of at most max_request_bytes.
+// The payload goes as JSON text in a string value: GreptimeDB parses a JSON
+// column's strings into JSONB and refuses any other kind of value
+// (src/operator/src/req_convert/common.rs:42-50).
 
 var errRecordTooLarge = errors.New("record is larger than max_request_bytes on its own")
 

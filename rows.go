@@ -158,8 +158,13 @@ func toSet(list []string) map[string]bool {
 }
 
 // formatHints renders a table policy as the x-greptime-hints value:
-// comma-separated key=value pairs, durations in humantime. A table with
-// event ids is non-append and keeps the last row of each (tags, timestamp).
+// comma-separated key=value pairs (split on ',' then once on '=',
+// src/servers/src/hint_headers.rs:22-23), durations in humantime
+// (src/common/time/src/ttl.rs:131-140). GreptimeDB copies ttl, append_mode,
+// merge_mode and compaction.twcs.time_window (with compaction.type=twcs) into
+// the options of a table an insert creates (src/operator/src/insert.rs:1262-1276).
+// A table with event ids is non-append and keeps the last row of each
+// (tags, timestamp): merge_mode last_row (src/mito2/src/region/options.rs:68-71).
 func formatHints(p tablePolicy) string {
 	var parts []string
 	if p.TTL > 0 {
