@@ -210,7 +210,8 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	p := push{e: e, st: st}
 	// Calls for different databases never share a request: a request has
 	// one header, and its dbname is the database of all its inserts.
-	for _, db := range databasesOf(groups, st.databases[:0]) {
+	st.databases = databasesOf(groups, st.databases[:0])
+	for _, db := range st.databases {
 		p.plan(db, groups)
 		for _, fw := range st.firsts {
 			p.send(ctx, fw.groups, fw.layout.hints, firstCall)
