@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -189,4 +190,25 @@ func TestStatusCodeTable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBlankPasswordIsRefusedCredentials: GreptimeDB's auth layer refuses a
+// blank password with 1004 (src/auth/src/user_provider.rs:542-547), a code
+// that otherwise means bad data; the exporter treats it as refused
+// credentials: logged once, and nothing dead-lettered.
+func TestBlankPasswordIsRefusedCredentials(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	}})
+	h.srv.FailNextWith(2, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments, Message: "Illegal param: blank password"})
+
+	for range 2 {
+		err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a"))
+		require.Error(t, err)
+		assert.True(t, consumererror.IsPermanent(err))
+	}
+
+	assert.Len(t, h.srv.Calls(), 2, "no dead-letter write")
+	assertRecordsDropped(t, h.tel, counts{"rejected": 2})
+	assert.Equal(t, 1, h.logs.FilterMessageSnippet("refused the exporter's credentials").FilterLevelExact(zapcore.ErrorLevel).Len())
 }
