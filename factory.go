@@ -71,7 +71,7 @@ func createDefaultConfig() component.Config {
 			Attributes: []string{"otel.event.name", "event.name"},
 			Default:    "log",
 		},
-		Payload:         PayloadConfig{Body: true, Attributes: true},
+		Payload: PayloadConfig{Body: true, Attributes: true},
 		// Small calls for GreptimeDB's memory, far below its 512 MiB limit
 		// (DEFAULT_MAX_GRPC_RECV_MESSAGE_SIZE, src/common/grpc/src/channel_manager.rs:39).
 		MaxRequestBytes: 8 << 20,
