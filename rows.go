@@ -291,16 +291,13 @@ type groupKey struct{ database, eventType string }
 
 var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
 
-// grouper holds the buffers grouping reuses from batch to batch: all groups
-// share one array of events, so grouping allocates nothing per record once
-// the buffers have grown.
+// grouper holds what grouping reuses from batch to batch: the groups, each
+// with the array of events it grew, so grouping allocates nothing per
+// record once they have grown, and goes over the batch once.
 type grouper struct {
-	byKey   map[groupKey]int
-	groupOf []int32 // each record's group, -1 if it has none
-	counts  []int
-	events  []event
-	groups  []*group
-	spare   []*group // groups of earlier batches, for reuse
+	byKey  map[groupKey]int // past the first fewGroups
+	groups []*group
+	spare  []*group // groups of earlier batches, for reuse
 }
 
 // group groups the events of ld by (database, table, type), in the order
@@ -315,9 +312,6 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time, tenant string)
 	var dropped drops
 	gr.spare = append(gr.spare, gr.groups...)
 	gr.groups = gr.groups[:0]
-	// First pass: each record's group, and the size of every group.
-	gr.groupOf = gr.groupOf[:0]
-	gr.counts = gr.counts[:0]
 	for ri, rl := range ld.ResourceLogs().All() {
 		db, allowed := m.databaseOf(rl, tenant)
 		for si, sl := range rl.ScopeLogs().All() {
@@ -325,21 +319,20 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time, tenant string)
 				eventType := m.eventType(lr)
 				if !m.keeps(eventType) {
 					dropped.filtered++
-					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
 				ev := event{rl: rl, sl: sl, lr: lr, ri: ri, si: si}
 				if !allowed {
 					dropped.denied = append(dropped.denied, invalidRecord{database: m.database, eventType: eventType,
 						err: fmt.Errorf("%w: %q", errTenantNotAllowed, db), event: ev})
-					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
-				if _, err := recordTimestamp(lr, now); err != nil {
+				ts, err := recordTimestamp(lr, now)
+				if err != nil {
 					dropped.invalid = append(dropped.invalid, invalidRecord{database: db, eventType: eventType, err: err, event: ev})
-					gr.groupOf = append(gr.groupOf, -1)
 					continue
 				}
+				ev.timestamp = ts
 				gi := gr.groupIndex(db, eventType)
 				if gi < 0 {
 					gi = len(gr.groups)
@@ -347,36 +340,9 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time, tenant string)
 						gr.byKey[groupKey{database: db, eventType: eventType}] = gi
 					}
 					gr.groups = append(gr.groups, gr.newGroup(db, eventType, m.layoutOf(eventType)))
-					gr.counts = append(gr.counts, 0)
 				}
-				gr.counts[gi]++
-				gr.groupOf = append(gr.groupOf, int32(gi))
-			}
-		}
-	}
-	// Second pass: lay the groups out one after another, in record order.
-	total := len(gr.groupOf) - dropped.filtered - len(dropped.invalid) - len(dropped.denied)
-	if cap(gr.events) < total {
-		gr.events = make([]event, total)
-	}
-	gr.events = gr.events[:total]
-	offset := 0
-	for gi, g := range gr.groups {
-		g.events = gr.events[offset : offset : offset+gr.counts[gi]]
-		offset += gr.counts[gi]
-	}
-	n := 0
-	for ri, rl := range ld.ResourceLogs().All() {
-		for si, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				gi := gr.groupOf[n]
-				n++
-				if gi < 0 {
-					continue
-				}
-				ts, _ := recordTimestamp(lr, now)
 				g := gr.groups[gi]
-				g.events = append(g.events, event{rl: rl, sl: sl, lr: lr, ri: ri, si: si, timestamp: ts})
+				g.events = append(g.events, ev)
 			}
 		}
 	}
@@ -405,7 +371,8 @@ func (gr *grouper) groupIndex(db, eventType string) int {
 	return -1
 }
 
-// newGroup is a group of an earlier batch, or a new one.
+// newGroup is a group of an earlier batch, with the events array it grew,
+// or a new one.
 func (gr *grouper) newGroup(db, eventType string, l *layout) *group {
 	var g *group
 	if n := len(gr.spare); n > 0 {
@@ -413,15 +380,15 @@ func (gr *grouper) newGroup(db, eventType string, l *layout) *group {
 	} else {
 		g = new(group)
 	}
-	*g = group{database: db, eventType: eventType, layout: l}
+	*g = group{database: db, eventType: eventType, layout: l, events: g.events[:0]}
 	return g
 }
 
 // reset drops the grouper's references to the batch.
 func (gr *grouper) reset() {
-	clear(gr.events)
 	for _, g := range gr.groups {
-		*g = group{}
+		clear(g.events)
+		g.events = g.events[:0]
 	}
 }
 
