@@ -7,8 +7,11 @@ import (
 // authenticate checks RequestHeader.authorization as GreptimeDB's gRPC
 // context_auth::auth with a static user provider does
 // (src/servers/src/grpc/context_auth.rs:126-162). The gRPC "authorization"
-// metadata is not consulted, as GreptimeDB's Handle does not. Every user may
-// write: the stand-in has no read-only users (see doc.go).
+// metadata is not consulted, as GreptimeDB's Handle does not: it passes only
+// the header (src/servers/src/grpc/greptime_handler.rs:94-95); the metadata
+// check, check_auth (src/servers/src/grpc/context_auth.rs:82-123), serves
+// Flight and OTel Arrow only. Every user may write: the stand-in has no
+// read-only users (see doc.go).
 func (s *Server) authenticate(h *greptimev1.RequestHeader) *greptimeError {
 	if len(s.users) == 0 {
 		// No user provider: every request passes (src/servers/src/grpc/context_auth.rs:131-133).

@@ -13,12 +13,15 @@ const clusterPortAttempts = 50
 
 // StartCluster starts one server per host, the frontends of one GreptimeDB
 // cluster: they share a Store (cfg.Store, else a new store of
-// cfg.Databases), as a cluster's frontends share its metadata and
-// datanodes, while each has its own listener, faults, latency and recorded
-// calls, and stops on its own. Every server listens on the same port, one
-// free on all hosts (cfg.Addr is ignored): with hosts 127.0.0.1, 127.0.0.2
-// and 127.0.0.3, all loopback on Linux, one DNS name can resolve to all
-// of them. The servers are returned in the order of hosts.
+// cfg.Databases), as a cluster's frontends share its metadata (a frontend
+// finds tables through its catalog manager, src/operator/src/insert.rs:928-938)
+// and datanodes (it writes to each region's datanode, src/operator/src/insert.rs:427-438),
+// while each has its own listener, faults, latency and recorded calls, and
+// stops on its own. Unlike a cluster's frontend, each still serves a call
+// whose client has given up (see SetLatency). Every server listens on the
+// same port, one free on all hosts (cfg.Addr is ignored): with hosts
+// 127.0.0.1, 127.0.0.2 and 127.0.0.3, all loopback on Linux, one DNS name
+// can resolve to all of them. The servers are returned in the order of hosts.
 func StartCluster(cfg Config, hosts ...string) ([]*Server, error) {
 	if len(hosts) == 0 {
 		return nil, errors.New("greptimetest: StartCluster needs at least one host")

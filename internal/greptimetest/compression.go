@@ -14,11 +14,15 @@ import (
 
 // GreptimeDB's GreptimeDatabase service accepts gzip and zstd requests and
 // nothing else (accept_compressed, src/servers/src/grpc/builder.rs:64-65).
-// tonic answers any other grpc-encoding with Unimplemented, "Content is
-// compressed with `<encoding>` which isn't supported", and a
-// grpc-accept-encoding of the encodings it accepts, in the order they were
-// enabled, then identity (tonic's CompressionEncoding::from_encoding_header
-// and into_accept_encoding_header_value).
+// It is built with tonic 0.14 (src/servers/Cargo.toml:136-137 pin tonic-web
+// and tonic-reflection 0.14; GreptimeDB's Cargo.lock, not in the source
+// tree, has tonic 0.14.2). tonic answers any other grpc-encoding, before the
+// request is decoded, with Unimplemented, "Content is compressed with
+// `<encoding>` which isn't supported", and a grpc-accept-encoding of the
+// encodings it accepts, in the order they were enabled, then identity
+// (CompressionEncoding::from_encoding_header, tonic/src/codec/compression.rs:131-174;
+// into_accept_encoding_header_value, :48-61; enable, :26-37; called from
+// tonic/src/server/grpc.rs:372).
 //
 // grpc-go decompresses with whatever compressor is registered under the
 // request's encoding, and the collector's configgrpc registers snappy and
@@ -40,7 +44,8 @@ import (
 // and the call is not recorded.
 
 // acceptedEncodings are the encodings GreptimeDB decompresses, as tonic lists
-// them in grpc-accept-encoding.
+// them in grpc-accept-encoding (src/servers/src/grpc/builder.rs:64-65; tonic
+// 0.14.2's tonic/src/codec/compression.rs:48-61).
 const acceptedEncodings = "gzip,zstd,identity"
 
 // encodingKey is the context key of a call's *encodingBox.
@@ -85,7 +90,8 @@ func requestEncoding(ctx context.Context) string {
 }
 
 // encodingError is tonic's answer to a request compressed with an encoding
-// the service does not accept, or nil.
+// the service does not accept, or nil (tonic 0.14.2's
+// tonic/src/codec/compression.rs:152-171).
 func encodingError(ctx context.Context) *greptimeError {
 	switch enc := requestEncoding(ctx); enc {
 	case "", "gzip", "zstd":

@@ -20,8 +20,9 @@ import (
 // storing millions of rows and decoding every value into generated messages
 // would make the server, not the client under test, the bottleneck. The
 // server then walks each request's protobuf wire bytes once: it decodes and
-// checks the RequestHeader (database, basic auth) as GreptimeDB does, requires
-// a row insert, counts the rows of each table and answers affected_rows. It
+// checks the RequestHeader (database, basic auth) as GreptimeDB does
+// (src/servers/src/grpc/greptime_handler.rs:90-95, :196-222), requires a row
+// insert, counts the rows of each table and answers affected_rows. It
 // stores nothing, creates no tables, checks neither schemas nor JSON values,
 // ignores the hints, records no Call and does not apply injected faults or
 // latency.
@@ -197,7 +198,7 @@ func (s *Server) count(ctx context.Context, b []byte) (*greptimev1.GreptimeRespo
 		s.counted.tables[schema] = tables
 	}
 	for _, in := range inserts {
-		if in.rows > 0 { // requests without rows are dropped, as in GreptimeDB
+		if in.rows > 0 { // inserts without rows are dropped, as in GreptimeDB (src/operator/src/insert.rs:266-271)
 			tables[in.table] += in.rows
 		}
 	}

@@ -9,7 +9,7 @@
 //     refused with tonic's Unimplemented before the request is read
 //     (src/servers/src/grpc/builder.rs:64-65; see compression.go);
 //   - requests up to 512 MiB (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39), larger
-//     ones refused with tonic's OutOfRange;
+//     ones refused with tonic's OutOfRange (but see the compressed size below);
 //   - hints from x-greptime-hints, or without it the legacy x-greptime-hint-<key>
 //     headers (src/servers/src/hint_headers.rs:19-38, src/session/src/hints.rs:35-43);
 //     read_preference must parse (src/servers/src/grpc/greptime_handler.rs:231-243),
@@ -138,6 +138,20 @@
 //     default messages of injected faults are those of the error that
 //     typically carries each code, with made-up sizes and names where
 //     GreptimeDB would fill in its own.
+//   - The size limit is checked on the decoded request. tonic 0.14.2, the
+//     version in GreptimeDB's Cargo.lock (not in the source tree), checks it
+//     on the message as sent, compressed when compressed
+//     (tonic/src/codec/decode.rs:185-195 at v0.14.2), and leaves the decoded
+//     size unbounded: a gzip or zstd request small on the wire but over the
+//     limit decoded is accepted by GreptimeDB and refused here.
+//   - A call is always run to its end, as a standalone GreptimeDB runs it on
+//     its own runtime (src/frontend/src/server.rs:230-235,
+//     src/servers/src/grpc/greptime_handler.rs:123-141). A cluster's frontend
+//     has no such runtime: a call the client cancels or lets time out is
+//     dropped there (src/servers/src/grpc/database.rs:83-94), and only the
+//     region writes already sent carry on (src/operator/src/insert.rs:434).
+//     StartCluster's frontends finish the call as a standalone would; what
+//     was applied is stored either way.
 //   - Count-only mode (Config.CountOnly) checks only the header and counts
 //     rows; see count.go.
 package greptimetest

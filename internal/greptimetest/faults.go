@@ -17,7 +17,8 @@ type Fault struct {
 	// Code is the gRPC code. If it is OK, Status.GRPCCode() is used, or Unavailable when Status is unset too.
 	Code codes.Code
 	// Status, when non-zero, is sent as the x-greptime-err-code trailer together
-	// with x-greptime-err-retry-hint, as GreptimeDB does on its own errors.
+	// with x-greptime-err-retry-hint, as GreptimeDB does on its own errors
+	// (src/common/error/src/status_code.rs:273-293).
 	// When zero no GreptimeDB trailer is sent (like a proxy or load balancer failing).
 	Status StatusCode
 	// RetryHint is the x-greptime-err-retry-hint value; default Status.RetryHint(),
@@ -80,7 +81,8 @@ func (s *Server) FailNext(n int, code codes.Code, msg string) {
 // FailNextStatus makes the next n calls fail, applying nothing, exactly as
 // GreptimeDB answers an error with status code: its gRPC code, the trailers
 // x-greptime-err-code and x-greptime-err-retry-hint (code.RetryHint()), and
-// its message (code's default, see Fault.Message).
+// its message (code's default, see Fault.Message)
+// (src/common/error/src/status_code.rs:273-293, :300-343).
 func (s *Server) FailNextStatus(n int, code StatusCode) {
 	s.FailNextWith(n, Fault{Status: code})
 }
@@ -103,9 +105,14 @@ func (s *Server) DropConnections(n int) {
 }
 
 // SetLatency delays every call by d before it is processed (0 turns it off).
-// As in GreptimeDB, which runs a request on its own runtime so that a client
-// going away does not cancel it, a call whose client has already given up
-// (deadline, cancel) is still processed and its rows stored after the delay.
+// As in a standalone GreptimeDB, which runs a request on its own runtime so
+// that a client going away does not cancel it (src/servers/src/grpc/greptime_handler.rs:123-141,
+// runtime set only without a meta client, src/frontend/src/server.rs:230-235),
+// a call whose client has already given up (deadline, cancel) is still
+// processed and its rows stored after the delay. A cluster's frontend has no
+// such runtime: the request is dropped when the client gives up
+// (src/servers/src/grpc/database.rs:83-94), and only the region writes
+// already sent go on (src/operator/src/insert.rs:434, src/servers/src/grpc/region_server.rs:65-88).
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

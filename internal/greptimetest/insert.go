@@ -24,14 +24,17 @@ func fail(err *greptimeError) outcome { return outcome{err: err} }
 // three stages:
 //
 //  1. request checks (hints, auth, request kind, JSON values, row lengths):
-//     a failure fails the request and changes nothing;
+//     a failure fails the request and changes nothing (cited below);
 //  2. tables: every insert is planned (create or alter) in request order, a
-//     planning error changes nothing; then the creates run, then the alters,
-//     each on its own: a failure fails the request, and the tables created
-//     or altered before it stay;
+//     planning error changes nothing (src/operator/src/insert.rs:620-671); then
+//     the creates run, then the alters, each on its own: a failure fails the
+//     request, and the tables created or altered before it stay
+//     (src/operator/src/insert.rs:701-715);
 //  3. region writes: each insert is checked against its table and applied on
-//     its own; the call fails with the first failing insert's error (in
-//     request order) while the others' rows are stored.
+//     its own (src/operator/src/insert.rs:427-445, src/datanode/src/region_server.rs:516-547);
+//     the call fails with the first failing insert's error in request order
+//     (GreptimeDB's: the first to fail in time, see writeRegions) while the
+//     others' rows are stored.
 func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) outcome {
 	// The read_preference hint must parse (src/servers/src/grpc/greptime_handler.rs:231-243;
 	// ReadPreference accepts "leader" and "LEADER", src/common/session/src/lib.rs:26).

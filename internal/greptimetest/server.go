@@ -28,7 +28,8 @@ import (
 // (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39).
 const DefaultMaxRecvMsgSize = 512 << 20
 
-// defaultCatalog is GreptimeDB's default catalog.
+// defaultCatalog is GreptimeDB's default catalog (src/common/catalog/build.rs:17-18,
+// src/common/catalog/src/consts.rs:21).
 const defaultCatalog = "greptime"
 
 // Config configures a Server.
@@ -36,12 +37,14 @@ type Config struct {
 	// Addr is the listen address; default "127.0.0.1:0" (a free loopback port).
 	Addr string
 	// Users are the basic-auth users (name -> password). Nil or empty disables
-	// auth, as a GreptimeDB without a user provider: credentials are then ignored.
+	// auth, as a GreptimeDB without a user provider: credentials are then ignored
+	// (src/servers/src/grpc/context_auth.rs:131-133).
 	Users map[string]string
 	// TLS, when set, makes the server speak TLS only (mutual TLS if it requires client certificates).
 	TLS *tls.Config
 	// Databases are the known databases (schemas of catalog "greptime"); default {"public"}.
-	// "greptime-<schema>" is accepted too. Writing to another database fails as in GreptimeDB.
+	// "greptime-<schema>" is accepted too (src/common/catalog/src/lib.rs:63-81). Writing to
+	// another database fails as in GreptimeDB (SchemaNotFound, src/operator/src/statement/ddl.rs:442-457).
 	// Leave it empty when Store is set: the store has its databases.
 	Databases []string
 	// Store, when set, is where the server keeps its tables: servers started
@@ -49,7 +52,8 @@ type Config struct {
 	// cluster do (see StartCluster). Default: a new store of Databases.
 	Store *Store
 	// MaxRecvMsgSize is the largest request accepted, in bytes; default DefaultMaxRecvMsgSize.
-	// A larger request fails with OutOfRange, as GreptimeDB's tonic server answers.
+	// A larger request fails with OutOfRange, as GreptimeDB's tonic server answers
+	// (src/servers/src/grpc/builder.rs:62; for compressed requests see sizeInterceptor).
 	MaxRecvMsgSize int
 	// CountOnly makes the server a lightweight sink for load tests (see
 	// count.go): it checks each request's header (database, basic auth) and
@@ -96,7 +100,8 @@ type Call struct {
 	// Encoding is the request's grpc-encoding ("" when uncompressed).
 	Encoding string
 	// StoredRows is how many rows the call stored. It can be non-zero on a
-	// failed call: GreptimeDB applies each table's region write on its own,
+	// failed call: GreptimeDB applies each table's region write on its own
+	// (src/operator/src/insert.rs:427-445, src/datanode/src/region_server.rs:516-547, :237-243),
 	// so the inserts of a request that did not fail are stored; and a call
 	// may fail after applying (Fault.Apply, SetAnswerDelay and Stop).
 	StoredRows int
@@ -200,7 +205,8 @@ func serve(cfg Config, l net.Listener) (*Server, error) {
 	s.lis = &trackingListener{Listener: l, conns: map[string]net.Conn{}}
 
 	opts := []grpc.ServerOption{
-		// The size limit is enforced in sizeInterceptor with GreptimeDB's (tonic's) code and message.
+		// The size limit is enforced in sizeInterceptor with GreptimeDB's (tonic's) code and
+		// message (src/servers/src/grpc/builder.rs:62).
 		grpc.MaxRecvMsgSize(math.MaxInt32),
 		grpc.MaxSendMsgSize(DefaultMaxRecvMsgSize),
 		grpc.UnaryInterceptor(s.sizeInterceptor),
@@ -409,7 +415,9 @@ func newCall(ctx context.Context, req *greptimev1.GreptimeRequest, md metadata.M
 }
 
 // sizeInterceptor rejects requests larger than MaxRecvMsgSize the way tonic does
-// (max_decoding_message_size, src/servers/src/grpc/builder.rs:62).
+// (max_decoding_message_size, src/servers/src/grpc/builder.rs:62; tonic 0.14.2's
+// tonic/src/codec/decode.rs:185-195). tonic measures a message as sent, so a
+// compressed one by its compressed length; here the decoded size is checked.
 func (s *Server) sizeInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if m, ok := req.(proto.Message); ok {
 		if n := proto.Size(m); n > s.maxRecv {

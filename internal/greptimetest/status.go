@@ -12,8 +12,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Metadata keys GreptimeDB attaches to a failed gRPC call. They travel in the
-// trailers (GreptimeDB answers an error as a trailers-only response).
+// Metadata keys GreptimeDB attaches to a failed gRPC call
+// (src/common/error/src/status_code.rs:273-293). They travel in the trailers:
+// GreptimeDB answers an error as a trailers-only response (tonic 0.14.2 turns
+// an error Status into a response of headers only, tonic/src/server/grpc.rs:16-22,
+// :429, tonic/src/status.rs:605-613).
 const (
 	// HeaderErrCode carries the GreptimeDB StatusCode as a decimal number.
 	HeaderErrCode = "x-greptime-err-code"
@@ -33,7 +36,8 @@ type RetryHint string
 const (
 	// RetryHintRetryable says retrying the same request may succeed.
 	RetryHintRetryable RetryHint = "retryable"
-	// RetryHintNonRetryable says retrying the same request is not expected to help (GreptimeDB's default).
+	// RetryHintNonRetryable says retrying the same request is not expected to help
+	// (GreptimeDB's default, src/common/error/src/ext.rs:123-125).
 	RetryHintNonRetryable RetryHint = "non_retryable"
 )
 
@@ -87,7 +91,7 @@ const (
 )
 
 // statusInfo is what the server knows about one status code: its name as
-// GreptimeDB displays it (the Rust variant name, status_code.rs:208-213), the
+// GreptimeDB displays it (the Rust variant name, src/common/error/src/status_code.rs:208-213), the
 // retry hint GreptimeDB sends with the error that typically carries the code
 // on the insert path, and that error's message, where {region}, {table_id},
 // {table}, {database} and {user} stand for the call's first table and its user.
@@ -189,7 +193,7 @@ var statusByCode = func() map[StatusCode]statusInfo {
 }()
 
 // AllStatusCodes returns every GreptimeDB status code, in numeric order
-// (Success first).
+// (Success first; src/common/error/src/status_code.rs:23-130).
 func AllStatusCodes() []StatusCode {
 	out := make([]StatusCode, len(statusInfos))
 	for i, s := range statusInfos {
@@ -198,8 +202,9 @@ func AllStatusCodes() []StatusCode {
 	return out
 }
 
-// String returns the code's name as GreptimeDB displays it ("RegionNotFound"),
-// or its number for a code GreptimeDB does not define.
+// String returns the code's name as GreptimeDB displays it ("RegionNotFound",
+// src/common/error/src/status_code.rs:208-213), or its number for a code
+// GreptimeDB does not define.
 func (c StatusCode) String() string {
 	if s, ok := statusByCode[c]; ok {
 		return s.name
@@ -211,8 +216,9 @@ func (c StatusCode) String() string {
 // error that typically carries code c on the insert path: retryable for
 // RegionNotReady, RegionBusy, TableUnavailable, StorageUnavailable,
 // RuntimeResourcesExhausted and RateLimited, non_retryable (GreptimeDB's
-// default) for every other code, RegionNotFound and Unexpected included.
-// The citations are in statusInfos.
+// default, src/common/error/src/ext.rs:123-125) for every other code,
+// RegionNotFound and Unexpected included. The citations per code are in
+// statusInfos.
 func (c StatusCode) RetryHint() RetryHint {
 	if s, ok := statusByCode[c]; ok && s.hint != "" {
 		return s.hint
@@ -268,7 +274,9 @@ type faultSubject struct {
 	database string
 }
 
-// message renders the message GreptimeDB sends for code c about subject.
+// message renders the message GreptimeDB sends for code c about subject: the
+// display of the error cited for c in statusInfos (output_msg,
+// src/common/error/src/ext.rs:139-163), masked for Unknown and Internal (:143-147).
 func (c StatusCode) message(sub faultSubject) string {
 	if c.masked() {
 		return fmt.Sprintf("Internal error: %d", uint32(c))
@@ -294,7 +302,9 @@ func regionName(tableID uint32) string {
 }
 
 // statusForGRPCCode picks a representative GreptimeDB status code for a gRPC code,
-// used when a fault names only the gRPC code.
+// used when a fault names only the gRPC code: one that status_to_tonic_code maps
+// back to c (src/common/error/src/status_code.rs:300-343); Unknown for a code
+// GreptimeDB never answers with.
 func statusForGRPCCode(c codes.Code) StatusCode {
 	switch c {
 	case codes.OK:

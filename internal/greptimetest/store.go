@@ -167,7 +167,7 @@ type Store struct {
 func NewStore(databases ...string) (*Store, error) {
 	st := &Store{
 		dbs:         map[string]map[string]*table{},
-		nextTableID: 1024, // GreptimeDB's first user table id
+		nextTableID: 1024, // GreptimeDB's first user table id (src/common/catalog/src/consts.rs:28-30, src/cmd/src/standalone.rs:807)
 	}
 	if len(databases) == 0 {
 		databases = []string{"public"}
@@ -223,7 +223,8 @@ func (st *Store) RowCount(db, name string) int {
 func (st *Store) Dump(w io.Writer, db string) { dump(w, st, db) }
 
 // database returns the tables of db ("public", "greptime-public"; "" means
-// "public" as an empty dbname does); st.mu held.
+// "public" as an empty dbname does, src/servers/src/grpc/greptime_handler.rs:200-213,
+// src/common/catalog/src/consts.rs:22); st.mu held.
 func (st *Store) database(db string) map[string]*table {
 	if db == "" {
 		db = "public"

@@ -84,7 +84,9 @@ func DecodeValue(dt greptimev1.ColumnDataType, v *greptimev1.Value) (any, error)
 	return nil, fmt.Errorf("unsupported value %T", v.GetValueData())
 }
 
-// valueKind is the column type a protocol value carries (GreptimeDB's proto_value_type).
+// valueKind is the column type a protocol value carries (GreptimeDB's proto_value_type,
+// src/api/src/helper.rs:993-1027; its List, Struct and Json values are not in
+// the Go greptime-proto this package uses).
 func valueKind(v *greptimev1.Value) (greptimev1.ColumnDataType, bool) {
 	switch v.GetValueData().(type) {
 	case nil:
