@@ -14,10 +14,6 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The event catalog is a table with one row per (table, event type) the
@@ -41,7 +37,9 @@ const (
 // writes the same rows again anyway.
 const catalogAttempts = 3
 
-// catalogHints make a table that keeps one row per key: the catalog is
+// catalogHints make a table that keeps the last row of each key
+// (merge_mode last_row, src/mito2/src/region/options.rs:68-71; copied from
+// the hints at src/operator/src/insert.rs:1262-1276): the catalog is
 // rewritten every interval, and has no TTL so a long-running collector's
 // rows do not expire under it.
 const catalogHints = "append_mode=false, merge_mode=last_row"
@@ -154,13 +152,7 @@ func (c *catalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.Gr
 		{ColumnName: columnCatalogEvents, Datatype: greptimev1.ColumnDataType_INT64, SemanticType: greptimev1.SemanticType_FIELD},
 		{ColumnName: columnCatalogPayloadKeys, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
 	}
-	return &greptimev1.GreptimeRequest{
-		Header: &greptimev1.RequestHeader{Dbname: db, Authorization: auth},
-		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
-			TableName: c.cfg.Table,
-			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
-		}}}},
-	}
+	return rowInsertRequest(db, auth, c.cfg.Table, schema, rows)
 }
 
 // markDirty makes the next write of db's catalog write its rows again,
@@ -202,11 +194,8 @@ func (e *logsExporter) stopCatalog(ctx context.Context) {
 // writeCatalog upserts the catalog with a small bounded retry; a failure is
 // logged and the rows are written again at the next interval.
 func (e *logsExporter) writeCatalog(ctx context.Context) {
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, catalogHints)
 	for db, req := range e.catalog.requests(e.auth) {
-		err := e.retryBriefly(ctx, catalogAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-			return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
-		})
+		err := e.callBriefly(ctx, catalogAttempts, catalogHints, req)
 		if err == nil {
 			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.catalog.cfg.Table))
 			continue

@@ -2,6 +2,7 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -173,9 +174,9 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 	if f.kind == valueID {
 		switch typ {
 		case ColumnTypeString:
-			return textCell(b, appendHex(text[:0], f.id[:f.idLen]))
+			return textCell(b, hex.AppendEncode(text[:0], f.id[:f.idLen]))
 		case ColumnTypeJSON:
-			return textCell(b, append(appendHex(append(text[:0], '"'), f.id[:f.idLen]), '"'))
+			return textCell(b, append(hex.AppendEncode(append(text[:0], '"'), f.id[:f.idLen]), '"'))
 		}
 		return wire.AppendNull(b), text, false
 	}
@@ -231,7 +232,8 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 		case pcommon.ValueTypeInt:
 			return wire.AppendTimestamp(b, f.i), text, true
 		case pcommon.ValueTypeStr:
-			// GreptimeDB's nanosecond timestamps are int64: years 1678 to 2261 whole.
+			// GreptimeDB's nanosecond timestamps are int64 (src/common/time/src/timestamp.rs:46-49):
+			// years 1678 to 2261 whole.
 			if t, err := time.Parse(time.RFC3339Nano, f.s); err == nil && t.Year() >= 1678 && t.Year() <= 2261 {
 				return wire.AppendTimestamp(b, t.UnixNano()), text, true
 			}
@@ -267,7 +269,7 @@ func appendText(dst []byte, f sourceValue) (out []byte, ok bool) {
 		return dst, false
 	}
 	if f.kind == valueID {
-		return appendHex(dst, f.id[:f.idLen]), true
+		return hex.AppendEncode(dst, f.id[:f.idLen]), true
 	}
 	switch f.valueType() {
 	case pcommon.ValueTypeStr:
@@ -302,13 +304,4 @@ func appendValidUTF8(dst []byte, s string) []byte {
 		i += size
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendHex(buf, b []byte) []byte {
-	for _, c := range b {
-		buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
-	}
-	return buf
 }

@@ -66,8 +66,9 @@ type Config struct {
 	// Catalog keeps a table listing the event types seen. Off unless configured.
 	Catalog configoptional.Optional[CatalogConfig] `mapstructure:"catalog"`
 	// MaxRequestBytes caps the size of one insert call: larger groups are
-	// split into several calls, and a record larger on its own is dropped.
-	// Default 8 MiB, well under GreptimeDB's 512 MiB gRPC message limit.
+	// split into several calls, and a record larger on its own is
+	// dead-lettered, or dropped and counted. Default 8 MiB, well under
+	// GreptimeDB's 512 MiB gRPC message limit (factory.go).
 	MaxRequestBytes int `mapstructure:"max_request_bytes"`
 
 	// prevent unkeyed literal initialization
@@ -329,7 +330,9 @@ func (cfg *Config) Validate() error {
 
 // validateSharedTables rejects event types that share a table but ask for
 // different table options: GreptimeDB creates the table with the options of
-// whichever insert comes first, so the other type's would be silently lost.
+// whichever insert comes first (src/operator/src/insert.rs:1262-1276) and
+// later inserts only add columns (src/operator/src/insert.rs:619-640), so the
+// other type's would be silently lost.
 func (cfg *Config) validateSharedTables() []error {
 	type user struct {
 		key    string

@@ -92,12 +92,9 @@ func (e *logsExporter) writeDeadLetters(ctx context.Context, w *writer, in inser
 	for _, r := range tooLarge {
 		errs = errors.Join(errs, r.err)
 	}
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, letters.layout.hints)
 	for _, inserts := range requests {
 		req := wire.NewRequest(header, wireInserts(inserts))
-		errs = errors.Join(errs, e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-			return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), e.codec, grpc.Trailer(trailer))
-		}))
+		errs = errors.Join(errs, e.callBriefly(ctx, deadLetterAttempts, letters.layout.hints, req))
 	}
 	return errs
 }
@@ -110,15 +107,17 @@ func wireInserts(inserts []insert) []wire.Insert {
 	return out
 }
 
-// retryBriefly makes a call up to attempts times, backing off from 100ms,
-// while its failures are retryable: for the writes the sending queue does
-// not carry (dead letters, the catalog), which must not retry for ever.
-func (e *logsExporter) retryBriefly(ctx context.Context, attempts int, call func(context.Context, *metadata.MD) error) error {
+// callBriefly sends req (a *wire.Request, or a generated GreptimeRequest)
+// with hints, up to attempts times, backing off from 100ms, while its
+// failures are retryable: for the writes the sending queue does not carry
+// (dead letters, the catalog), which must not retry for ever.
+func (e *logsExporter) callBriefly(ctx context.Context, attempts int, hints string, req any) error {
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		var trailer metadata.MD
 		callCtx, cancel := context.WithTimeout(ctx, e.cfg.TimeoutConfig.Timeout)
-		err := call(callCtx, &trailer)
+		err := e.conn.Invoke(callCtx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), e.codec, grpc.Trailer(&trailer))
 		cancel()
 		if err == nil {
 			return nil
@@ -187,11 +186,12 @@ func (e *logsExporter) writeInvalid(ctx context.Context, invalid []invalidRecord
 			{}, // grpc_code
 			str(r.err.Error()),
 		}}
-		if n := proto.Size(row); size+n > e.cfg.MaxRequestBytes-minRequestBytes {
+		n := proto.Size(row)
+		if size+n > e.cfg.MaxRequestBytes-minRequestBytes {
 			flush()
 		}
 		rows = append(rows, row)
-		size += proto.Size(row)
+		size += n
 	}
 	flush()
 	return errs
@@ -212,15 +212,18 @@ func appendTruncatedPayload(buf []byte, recordBytes int) []byte {
 // sendDeadLetterRows writes rows built with the generated types to the
 // dead-letter table, with the bounded retry of every dead-letter write.
 func (e *logsExporter) sendDeadLetterRows(ctx context.Context, db string, columns []*greptimev1.ColumnSchema, rows []*greptimev1.Row) error {
-	req := &greptimev1.GreptimeRequest{
-		Header: &greptimev1.RequestHeader{Dbname: db, Authorization: e.auth},
+	req := rowInsertRequest(db, e.auth, e.deadLetters.table, columns, rows)
+	return e.callBriefly(ctx, deadLetterAttempts, formatHints(e.deadLetters.policy), req)
+}
+
+// rowInsertRequest is a request of one insert built with the generated
+// types, for the rare writes not worth the wire writer.
+func rowInsertRequest(db string, auth *greptimev1.AuthHeader, table string, columns []*greptimev1.ColumnSchema, rows []*greptimev1.Row) *greptimev1.GreptimeRequest {
+	return &greptimev1.GreptimeRequest{
+		Header: &greptimev1.RequestHeader{Dbname: db, Authorization: auth},
 		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
-			TableName: e.deadLetters.table,
+			TableName: table,
 			Rows:      &greptimev1.Rows{Schema: columns, Rows: rows},
 		}}}},
 	}
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, formatHints(e.deadLetters.policy))
-	return e.retryBriefly(ctx, deadLetterAttempts, func(ctx context.Context, trailer *metadata.MD) error {
-		return e.conn.Invoke(ctx, wire.HandleMethod, req, new(greptimev1.GreptimeResponse), grpc.Trailer(trailer))
-	})
 }

@@ -40,22 +40,16 @@ func (s siftingExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 // and logged; ld itself when it keeps them all. It changes ld in place when
 // mutable, else a copy.
 func (e *logsExporter) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs {
-	var s sieve
-	s.filtering = e.mapping.include != nil || len(e.mapping.exclude) > 0
-	s.checking = e.deadLetters == nil // without a dead-letter table, these are dropped anyway
+	s := sieve{
+		m:         e.mapping,
+		filtering: e.mapping.include != nil || len(e.mapping.exclude) > 0,
+		checking:  e.deadLetters == nil, // without a dead-letter table, these are dropped anyway
+	}
 	if !s.filtering && !s.checking {
 		return ld
 	}
-	s.m, s.tenant = e.mapping, e.mapping.tenants.fromMetadata(ctx)
-	var d drops
-	for _, rl := range ld.ResourceLogs().All() {
-		for _, sl := range rl.ScopeLogs().All() {
-			for _, lr := range sl.LogRecords().All() {
-				s.takeOut(rl, lr, &d)
-			}
-		}
-	}
-	if d.filtered+len(d.invalid)+len(d.denied) == 0 {
+	s.tenant = e.mapping.tenants.fromMetadata(ctx)
+	if !s.takesAny(ld) {
 		return ld
 	}
 	if !mutable {
@@ -63,9 +57,10 @@ func (e *logsExporter) sift(ctx context.Context, ld plog.Logs, mutable bool) plo
 		ld.CopyTo(cp)
 		ld = cp
 	}
+	var d drops
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return s.takeOut(rl, lr, nil) })
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return s.takeOut(rl, lr, &d) })
 			return sl.LogRecords().Len() == 0
 		})
 		return rl.ScopeLogs().Len() == 0
@@ -80,6 +75,21 @@ type sieve struct {
 	filtering bool   // the event-type filter is on
 	checking  bool   // records that cannot be stored are taken out too
 	tenant    string // the request's, from its client metadata
+}
+
+// takesAny reports whether the sieve takes out any record of ld: most
+// batches lose none, and are then neither copied nor gone over again.
+func (s sieve) takesAny(ld plog.Logs) bool {
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if s.takeOut(rl, lr, nil) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // takeOut reports whether a record is taken out, and adds it to d if d is

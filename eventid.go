@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"slices"
 
@@ -48,7 +49,7 @@ func (h *idHasher) appendID(dst []byte, ev *event, eventType string) []byte {
 	h.writeValue(ev.lr.Body(), 0)
 	h.writeMap(ev.lr.Attributes(), 0)
 	sum := sha256.Sum256(h.buf)
-	return appendHex(dst, sum[:eventIDHexLen/2])
+	return hex.AppendEncode(dst, sum[:eventIDHexLen/2])
 }
 
 func (h *idHasher) writeString(s string) {

@@ -81,10 +81,10 @@ type pushState struct {
 	response greptimev1.GreptimeResponse
 	trailer  metadata.MD
 	callOpts []grpc.CallOption // the codec, and the trailer into trailer
-	tables   []tableCount
+	tables   []tableCount      // of the last call, by table (countTables)
 }
 
-// tableCount is what a successful call wrote into one table.
+// tableCount is what a call's inserts hold for one table.
 type tableCount struct {
 	table        string
 	rows, nulled int64
@@ -378,19 +378,20 @@ func (e *logsExporter) invoke(ctx context.Context, st *pushState, inserts []inse
 	start := time.Now()
 	err := e.conn.Invoke(ctx, wire.HandleMethod, &st.request, &st.response, st.callOpts...)
 	elapsed := time.Since(start).Seconds()
+	st.countTables(inserts)
 	if err == nil {
 		e.authErrorLogged.Store(false)
-		e.recordDuration(ctx, st, inserts, elapsed, outcomeSuccess)
+		e.recordDuration(ctx, st, elapsed, outcomeSuccess)
 		e.logger.Debug("Inserted events", zap.Int("inserts", len(inserts)),
 			zap.Uint32("rows", st.response.GetAffectedRows().GetValue()), zap.Float64("seconds", elapsed))
 		return callFailure{}, true
 	}
 	f = classify(err, st.trailer, e.cfg.RetryConfig.MaxInterval)
 	if f.verdict == verdictRetry || f.verdict == verdictThrottle {
-		e.recordDuration(ctx, st, inserts, elapsed, outcomeRetryable)
+		e.recordDuration(ctx, st, elapsed, outcomeRetryable)
 		e.logger.Debug("Insert failed, will retry", zap.Int("inserts", len(inserts)), zap.Error(f.err))
 	} else {
-		e.recordDuration(ctx, st, inserts, elapsed, outcomePermanent)
+		e.recordDuration(ctx, st, elapsed, outcomePermanent)
 	}
 	return f, false
 }
@@ -402,27 +403,12 @@ const (
 	outcomePermanent
 )
 
-// recordDuration records a call's duration once for each table it wrote.
-func (e *logsExporter) recordDuration(ctx context.Context, st *pushState, inserts []insert, seconds float64, outcome int) {
-	st.tables = st.tables[:0]
-	for _, in := range inserts {
-		table := in.group.layout.table
-		if !slices.ContainsFunc(st.tables, func(tc tableCount) bool { return tc.table == table }) {
-			st.tables = append(st.tables, tableCount{table: table})
-			e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, seconds, e.durationAttrs[table][outcome])
-		}
-	}
-}
-
-// inserted counts the rows of a successful call by table and tells the catalog.
-func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []insert) {
+// countTables sums the rows of a call's inserts by table into st.tables.
+func (st *pushState) countTables(inserts []insert) {
 	st.tables = st.tables[:0]
 next:
 	for _, in := range inserts {
 		table := in.group.layout.table
-		if e.catalog != nil {
-			e.catalog.observe(in.group.database, table, in.group.eventType, in.events, time.Now())
-		}
 		for i := range st.tables {
 			if st.tables[i].table == table {
 				st.tables[i].rows += int64(in.rows)
@@ -431,6 +417,24 @@ next:
 			}
 		}
 		st.tables = append(st.tables, tableCount{table: table, rows: int64(in.rows), nulled: int64(in.nulled)})
+	}
+}
+
+// recordDuration records the last call's duration once for each table it wrote.
+func (e *logsExporter) recordDuration(ctx context.Context, st *pushState, seconds float64, outcome int) {
+	for _, tc := range st.tables {
+		e.telemetry.ExporterGreptimeEventsInsertDuration.Record(ctx, seconds, e.durationAttrs[tc.table][outcome])
+	}
+}
+
+// inserted counts the rows of the last call, a successful one, by table,
+// and tells the catalog.
+func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []insert) {
+	if e.catalog != nil {
+		now := time.Now()
+		for _, in := range inserts {
+			e.catalog.observe(in.group.database, in.group.layout.table, in.group.eventType, in.events, now)
+		}
 	}
 	for _, tc := range st.tables {
 		e.telemetry.ExporterGreptimeEventsRowsInserted.Add(ctx, tc.rows, e.tableAttrs[tc.table])

@@ -26,7 +26,7 @@ func NewFactory() exporter.Factory {
 
 func createDefaultConfig() component.Config {
 	client := configgrpc.NewDefaultClientConfig()
-	client.Endpoint = "localhost:4001" // GreptimeDB's gRPC port
+	client.Endpoint = "localhost:4001" // GreptimeDB's gRPC port (src/servers/src/grpc.rs:128)
 	// Requests are batches of events, tens to hundreds of KiB: a large write
 	// buffer sends each in a few syscalls (the otlp exporter does the same).
 	client.WriteBufferSize = 512 * 1024

@@ -1,6 +1,7 @@
 package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,7 +37,6 @@ type writer struct {
 	buf             *wire.Buffer
 	payload         PayloadConfig
 	maxRequestBytes int
-	maxBytes        int // the request budget: max_request_bytes less the request's own framing
 
 	typeValue   []byte // the current group's type, as a Row value
 	payloadJSON []byte // the current event's payload
@@ -77,7 +77,7 @@ func (w *writer) finish(release bool) {
 // request of its own is removed from its group and returned in tooLarge.
 // header is the requests' (from wire.EncodeHeader).
 func (w *writer) pack(groups []*group, header []byte) (requests [][]insert, tooLarge []invalidRecord) {
-	w.maxBytes = w.maxRequestBytes - wire.RequestOverhead(header)
+	maxBytes := w.maxRequestBytes - wire.RequestOverhead(header) // for the inserts
 	firstRequest := len(w.requests)
 	current := len(w.inserts) // where the current request's inserts start in w.inserts
 	used := 0                 // bytes of the current request's inserts
@@ -93,7 +93,7 @@ func (w *writer) pack(groups []*group, header []byte) (requests [][]insert, tooL
 				rows, nulled := w.appendEvent(&g.events[next], g)
 				// len(B)-mark bounds the insert's size: BeginInsert left
 				// room for the most its framing can take.
-				if used+len(w.buf.B)-mark <= w.maxBytes {
+				if used+len(w.buf.B)-mark <= maxBytes {
 					in.rows += rows
 					in.nulled += nulled
 					next++
@@ -253,11 +253,11 @@ func appendPayload(buf []byte, ev *event, p PayloadConfig) []byte {
 	if tid := lr.TraceID(); p.Trace && !tid.IsEmpty() {
 		key("trace")
 		buf = append(buf, `{"trace_id":"`...)
-		buf = appendHex(buf, tid[:])
+		buf = hex.AppendEncode(buf, tid[:])
 		buf = append(buf, '"')
 		if sid := lr.SpanID(); !sid.IsEmpty() {
 			buf = append(buf, `,"span_id":"`...)
-			buf = appendHex(buf, sid[:])
+			buf = hex.AppendEncode(buf, sid[:])
 			buf = append(buf, '"')
 		}
 		buf = append(buf, `,"flags":`...)

@@ -289,6 +289,9 @@ type invalidRecord struct {
 // groupKey tells groups apart.
 type groupKey struct{ database, eventType string }
 
+// errTimestampRange: GreptimeDB's timestamps are an int64 count of their
+// unit (src/common/time/src/timestamp.rs:46-49), nanoseconds for the events'
+// time index.
 var errTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
 
 // grouper holds what grouping reuses from batch to batch: the groups, each
