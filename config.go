@@ -64,7 +64,7 @@ type Config struct {
 	// table of their own instead of dropping them. Off unless configured.
 	DeadLetter configoptional.Optional[DeadLetterConfig] `mapstructure:"dead_letter"`
 	// Catalog keeps a table listing the event types seen. Off unless configured.
-	Catalog configoptional.Optional[CatalogConfig] `mapstructure:"catalog"`
+	EventCatalog configoptional.Optional[EventCatalogConfig] `mapstructure:"event_catalog"`
 	// MaxRequestBytes caps the size of one insert call: larger groups are
 	// split into several calls, and a record larger on its own is
 	// dead-lettered, or dropped and counted. Default 8 MiB, well under
@@ -123,8 +123,8 @@ type DeadLetterConfig struct {
 	Table string `mapstructure:"table"`
 }
 
-// CatalogConfig is the table of event types seen.
-type CatalogConfig struct {
+// EventCatalogConfig is the table of event types seen.
+type EventCatalogConfig struct {
 	// Table receives one row per (table, type) seen. Default "event_types".
 	Table string `mapstructure:"table"`
 	// Interval between two writes of the catalog. Default 1m.
@@ -313,16 +313,16 @@ func (cfg *Config) Validate() error {
 			errs = append(errs, fmt.Errorf(`"dead_letter::table": %q also receives events; rejected events need a table of their own`, dl.Table))
 		}
 	}
-	if cat := cfg.Catalog.Get(); cat != nil {
-		errs = append(errs, validateTableName("catalog::table", cat.Table))
+	if cat := cfg.EventCatalog.Get(); cat != nil {
+		errs = append(errs, validateTableName("event_catalog::table", cat.Table))
 		if cfg.writesTo(cat.Table) || (cfg.DeadLetter.HasValue() && cfg.DeadLetter.Get().Table == cat.Table) {
-			errs = append(errs, fmt.Errorf(`"catalog::table": %q is used for events; the catalog needs a table of its own`, cat.Table))
+			errs = append(errs, fmt.Errorf(`"event_catalog::table": %q is used for events; the catalog needs a table of its own`, cat.Table))
 		}
 		if cat.Interval <= 0 {
-			errs = append(errs, fmt.Errorf(`"catalog::interval" must be positive, got %s`, cat.Interval))
+			errs = append(errs, fmt.Errorf(`"event_catalog::interval" must be positive, got %s`, cat.Interval))
 		}
 		if cat.MaxPayloadKeys < 0 {
-			errs = append(errs, fmt.Errorf(`"catalog::max_payload_keys" must not be negative, got %d`, cat.MaxPayloadKeys))
+			errs = append(errs, fmt.Errorf(`"event_catalog::max_payload_keys" must not be negative, got %d`, cat.MaxPayloadKeys))
 		}
 	}
 	return errors.Join(errs...)

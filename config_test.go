@@ -76,7 +76,7 @@ func TestLoadConfig(t *testing.T) {
 		"debug.trace": {Table: "debug", TTL: &day, EventID: &EventIDConfig{Enabled: false}},
 	}
 	policy.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
-	policy.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 30 * time.Second, MaxPayloadKeys: 64})
+	policy.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: 30 * time.Second, MaxPayloadKeys: 64})
 
 	noQueue := defaultConfig()
 	noQueue.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
@@ -110,7 +110,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_event_id_source"), wantErr: `"event_id::source": "attributes" is unknown`},
 		{id: component.NewIDWithName(metadata.Type, "event_id_source_not_enabled"), wantErr: `"events::deploy::event_id::source" is set but "events::deploy::event_id::enabled" is false`},
 		{id: component.NewIDWithName(metadata.Type, "dead_letter_is_an_event_table"), wantErr: `"dead_letter::table": "events" also receives events`},
-		{id: component.NewIDWithName(metadata.Type, "catalog_bad_interval"), wantErr: `"catalog::interval" must be positive, got 0s`},
+		{id: component.NewIDWithName(metadata.Type, "event_catalog_bad_interval"), wantErr: `"event_catalog::interval" must be positive, got 0s`},
 		{id: component.NewIDWithName(metadata.Type, "empty_endpoint"), wantErr: `"endpoint" must not be empty`},
 		{id: component.NewIDWithName(metadata.Type, "empty_database"), wantErr: `"database" must not be empty`},
 		{id: component.NewIDWithName(metadata.Type, "password_without_username"), wantErr: `"password" is set but "username" is empty`},

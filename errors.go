@@ -2,6 +2,7 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -37,10 +38,25 @@ const (
 	// and counted, the failure logged once, nothing dead-lettered (the
 	// dead-letter write would be refused too).
 	verdictRefused
+	// verdictDenied: GreptimeDB denies the exporter's user the call's
+	// database, a decision it takes per (catalog, schema)
+	// (src/auth/src/user_provider.rs:53-66, src/frontend/src/instance/grpc.rs:79-88).
+	// The records are dead-lettered into the exporter's database when the
+	// call's is another (a tenant's); a denial of the exporter's own database
+	// is handled as refused credentials.
+	verdictDenied
+	// verdictNoDatabase: the call's database does not exist. GreptimeDB
+	// creates none on insert; the records are dead-lettered into the
+	// exporter's database, or the tenant's database is created first when
+	// tenants::create_databases allows it.
+	verdictNoDatabase
+	// verdictTooLarge: GreptimeDB refuses the request for its size; it is
+	// split and its parts sent again, down to single records.
+	verdictTooLarge
 )
 
 func (v verdict) String() string {
-	return [...]string{"retry", "throttled retry", "permanent", "refused credentials"}[v]
+	return [...]string{"retry", "throttled retry", "permanent", "refused credentials", "denied database", "missing database", "too large"}[v]
 }
 
 // statusVerdicts is the verdict for every GreptimeDB StatusCode
@@ -85,21 +101,33 @@ var statusVerdicts = map[int]verdict{
 	7002: verdictRefused,  // UserPasswordMismatch (src/auth/src/user_provider.rs:548-557)
 	7003: verdictRefused,  // AuthHeaderNotFound (src/servers/src/grpc/context_auth.rs:135-142)
 	7004: verdictRefused,  // InvalidAuthHeader
-	7005: verdictRefused,  // AccessDenied
-	7006: verdictRefused,  // PermissionDenied: a read-only user (src/auth/src/permission.rs:343-350)
+	7005: verdictDenied,   // AccessDenied: the user provider's authorize, per database (src/auth/src/user_provider.rs:53-66, src/auth/src/error.rs:66-76)
+	7006: verdictDenied,   // PermissionDenied: the permission checker, given the call's database (src/frontend/src/instance/grpc.rs:79-88, src/auth/src/permission.rs:226-233)
 	8000: verdictReject,   // FlowAlreadyExists: not produced by inserts
 	8001: verdictReject,   // FlowNotFound: not produced by inserts
 	9000: verdictReject,   // TriggerAlreadyExists: not produced by inserts
 	9001: verdictReject,   // TriggerNotFound: not produced by inserts
 }
 
-// refine reads the message of an InvalidArguments (1004) rejection, which
-// GreptimeDB uses for causes that call for different verdicts.
+// refine reads the messages of the codes GreptimeDB uses for causes that
+// call for different verdicts: InvalidArguments (1004) and RateLimited (6001).
 func refine(v verdict, code int, msg string) verdict {
+	if code == 6001 && strings.Contains(msg, memoryLimitExceeded) {
+		// The write-bytes limiter refuses a request larger than its whole
+		// limit at once, every time, though retryable
+		// (src/common/memory-manager/src/manager.rs:139-145, error.rs:29-35, :64-68;
+		// 6001 from src/servers/src/error.rs:103-108, :847); the wait for quota
+		// that times out, "Timeout waiting for memory quota", is a throttle.
+		return verdictTooLarge
+	}
 	if v != verdictReject || code != 1004 {
 		return v
 	}
 	switch {
+	case strings.Contains(msg, schemaNotFound):
+		// No database is created on insert (src/operator/src/statement/ddl.rs:441-457,
+		// SchemaNotFound: src/operator/src/error.rs:320-325, 1004 at :954).
+		return verdictNoDatabase
 	case strings.Contains(msg, "Illegal param: blank password"), strings.Contains(msg, "Illegal param: blank username"):
 		// The auth layer's refusal of blank credentials
 		// (src/auth/src/user_provider.rs:530-535,542-547; "Illegal param: {msg}",
@@ -111,6 +139,32 @@ func refine(v verdict, code int, msg string) verdict {
 		return verdictRetry
 	}
 	return v
+}
+
+// The messages refine reads: GreptimeDB's SchemaNotFound and the
+// write-bytes limiter's MemoryLimitExceeded.
+const (
+	schemaNotFound      = "Failed to find schema"
+	memoryLimitExceeded = "Memory limit exceeded"
+)
+
+// sizeLimitPattern reads the limit a size refusal names: tonic's "…found N
+// bytes, the limit is: L bytes" or the limiter's "…requested N bytes, limit
+// L bytes".
+var sizeLimitPattern = regexp.MustCompile(`limit(?: is:)? (\d+) bytes`)
+
+// sizeLimit is the request size the server's refusal names as its limit,
+// or 0 when it names none.
+func (f callFailure) sizeLimit() int {
+	m := sizeLimitPattern.FindStringSubmatch(f.grpc.Message())
+	if m == nil {
+		return 0
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // unknownColumns reports a rejection of columns a table does not have: the
@@ -126,14 +180,20 @@ func (f callFailure) unknownColumns() bool {
 // grpcVerdict is the verdict for a failure without GreptimeDB's trailers (a
 // proxy, the transport, or a code this exporter does not know): transient
 // server and transport states are retried, request and auth problems not.
+// OutOfRange is how tonic refuses a message over the server's
+// max_recv_message_size, before GreptimeDB sees it (tonic 0.14.2 in
+// GreptimeDB's Cargo.lock, tonic/src/codec/decode.rs:185-195; the limit is
+// set at src/servers/src/grpc/builder.rs:62).
 func grpcVerdict(c codes.Code) verdict {
 	switch c {
+	case codes.OutOfRange:
+		return verdictTooLarge
 	case codes.ResourceExhausted:
 		return verdictThrottle
 	case codes.Unauthenticated, codes.PermissionDenied:
 		return verdictRefused
 	case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.Unimplemented,
-		codes.FailedPrecondition, codes.OutOfRange:
+		codes.FailedPrecondition:
 		return verdictReject
 	default: // Unavailable, DeadlineExceeded, Aborted, Internal, Unknown, Canceled, DataLoss
 		return verdictRetry
@@ -166,14 +226,14 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 		f.code = code
 	}
 	v = refine(v, code, f.grpc.Message())
-	if v == verdictReject && first(trailer, errRetryHintTrailer) == retryHintRetryable {
+	if v == verdictReject && firstValue(trailer, errRetryHintTrailer) == retryHintRetryable {
 		v = verdictRetry
 	}
 	f.verdict = v
 
 	f.cause = &insertError{status: f.grpc, code: f.code, err: callErr}
 	switch v {
-	case verdictReject, verdictRefused:
+	case verdictReject, verdictRefused, verdictDenied, verdictNoDatabase, verdictTooLarge:
 		f.err = consumererror.NewPermanent(f.cause)
 	case verdictThrottle:
 		f.err = exporterhelper.NewThrottleRetry(f.cause, throttleDelay)
@@ -201,7 +261,7 @@ func (e *insertError) Error() string {
 func (e *insertError) Unwrap() error { return e.err }
 
 func greptimeCode(md metadata.MD) (int, bool) {
-	v := first(md, errCodeTrailer)
+	v := firstValue(md, errCodeTrailer)
 	if v == "" {
 		return 0, false
 	}
@@ -209,7 +269,7 @@ func greptimeCode(md metadata.MD) (int, bool) {
 	return code, err == nil
 }
 
-func first(md metadata.MD, key string) string {
+func firstValue(md metadata.MD, key string) string {
 	if vs := md.Get(key); len(vs) > 0 {
 		return vs[0]
 	}

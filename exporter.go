@@ -54,11 +54,11 @@ type logsExporter struct {
 	tableAttrs    map[string]metric.AddOption
 	durationAttrs map[string][3]metric.RecordOption
 
-	conn        *grpc.ClientConn
-	settled     settledLayouts
-	states      sync.Pool    // *pushState
-	deadLetters *deadLetters // nil unless dead_letter is configured
-	catalog     *catalog     // nil unless catalog is configured
+	conn         *grpc.ClientConn
+	settled      settledLayouts
+	states       sync.Pool     // *pushState
+	deadLetters  *deadLetters  // nil unless dead_letter is configured
+	eventCatalog *eventCatalog // nil unless catalog is configured
 	// authErrorLogged is set once refused credentials have been logged, and
 	// cleared by the next successful call.
 	authErrorLogged atomic.Bool
@@ -119,10 +119,10 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		tableAttrs[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
 		durationAttrs[table] = durationAttrsOf(table)
 	}
-	var cat *catalog
-	if cc := cfg.Catalog.Get(); cc != nil {
+	var cat *eventCatalog
+	if cc := cfg.EventCatalog.Get(); cc != nil {
 		host, _ := os.Hostname()
-		cat = newCatalog(*cc, catalogCollector(host, set.ID.String()), time.Now())
+		cat = newEventCatalog(*cc, catalogCollector(host, set.ID.String()), time.Now())
 	}
 	e := &logsExporter{
 		cfg:           cfg,
@@ -137,7 +137,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		durationAttrs: durationAttrs,
 		settled:       settledLayouts{keys: map[settledKey]struct{}{}},
 		deadLetters:   newDeadLetters(cfg),
-		catalog:       cat,
+		eventCatalog:  cat,
 	}
 	e.states.New = func() any {
 		st := new(pushState)
@@ -153,7 +153,7 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("failed to create the gRPC client of %q: %w", e.cfg.ClientConfig.Endpoint, err)
 	}
 	e.conn = conn
-	if e.catalog != nil {
+	if e.eventCatalog != nil {
 		e.startCatalog()
 	}
 	e.logger.Info("Exporting events to GreptimeDB",
@@ -182,7 +182,7 @@ func isLoopback(endpoint string) bool {
 
 func (e *logsExporter) shutdown(ctx context.Context) error {
 	e.telemetry.Shutdown()
-	if e.catalog != nil && e.conn != nil {
+	if e.eventCatalog != nil && e.conn != nil {
 		e.stopCatalog(ctx) // the queue has drained: the last write counts everything
 	}
 	if e.conn == nil {
@@ -430,10 +430,10 @@ func (e *logsExporter) recordDuration(ctx context.Context, st *pushState, second
 // inserted counts the rows of the last call, a successful one, by table,
 // and tells the catalog.
 func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []insert) {
-	if e.catalog != nil {
+	if e.eventCatalog != nil {
 		now := time.Now()
 		for _, in := range inserts {
-			e.catalog.observe(in.group.database, in.group.layout.table, in.group.eventType, in.events, now)
+			e.eventCatalog.observe(in.group.database, in.group.layout.table, in.group.eventType, in.events, now)
 		}
 	}
 	for _, tc := range st.tables {

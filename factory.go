@@ -75,9 +75,9 @@ func createDefaultConfig() component.Config {
 		// Small calls for GreptimeDB's memory, far below its 512 MiB limit
 		// (DEFAULT_MAX_GRPC_RECV_MESSAGE_SIZE, src/common/grpc/src/channel_manager.rs:39).
 		MaxRequestBytes: 8 << 20,
-		// Off unless configured; "dead_letter:" or "catalog:" alone turns them on with these.
-		DeadLetter: configoptional.Default(DeadLetterConfig{Table: "events_rejected"}),
-		Catalog:    configoptional.Default(CatalogConfig{Table: "event_types", Interval: time.Minute, MaxPayloadKeys: 64}),
+		// Off unless configured; "dead_letter:" or "event_catalog:" alone turns them on with these.
+		DeadLetter:   configoptional.Default(DeadLetterConfig{Table: "events_rejected"}),
+		EventCatalog: configoptional.Default(EventCatalogConfig{Table: "event_types", Interval: time.Minute, MaxPayloadKeys: 64}),
 	}
 }
 

@@ -147,7 +147,7 @@ func TestTenantsKeepTheirDeadLettersAndCatalogs(t *testing.T) {
 	h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
 		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team_a", "team_b"}})
 		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
-		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
 	}})
 	h.srv.RejectTableStatus("events", greptimetest.StatusInvalidArguments) // in every database
 

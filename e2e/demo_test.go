@@ -39,7 +39,7 @@ func TestDemo(t *testing.T) {
 				"type=user.login: 8",
 				"SELECT type, count(*) FROM events GROUP BY type ORDER BY type;",
 				"SHOW CREATE TABLE events;",
-				"--set exporters::greptime_events::catalog::table=event_types",
+				"--set exporters::greptime_events::event_catalog::table=event_types",
 				"--set exporters::greptime_events::dead_letter::table=events_rejected",
 				`The event catalog (table "event_types", written every 1s and at shutdown)`,
 				`The dead-letter table ("events_rejected"`,

@@ -29,8 +29,8 @@ const (
 // optInSet are the --set overrides that turn the catalog and the dead-letter table on.
 func optInSet() []string {
 	return []string{
-		"exporters::greptime_events::catalog::table=" + catalogTable,
-		"exporters::greptime_events::catalog::interval=" + catalogInterval.String(),
+		"exporters::greptime_events::event_catalog::table=" + catalogTable,
+		"exporters::greptime_events::event_catalog::interval=" + catalogInterval.String(),
 		"exporters::greptime_events::dead_letter::table=" + deadLetterTable,
 	}
 }

@@ -17,7 +17,7 @@ import (
 func catalogHarness(t *testing.T) *harness {
 	return newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.Events = map[string]EventConfig{"user.login": {Table: "logins"}}
-		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 3})
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 3})
 	}})
 }
 
@@ -98,7 +98,7 @@ func TestCatalogWriteFailureIsRetriedAtTheNextInterval(t *testing.T) {
 
 func TestCatalogIsWrittenAtShutdown(t *testing.T) {
 	h := newHarness(t, setup{queue: true, configure: func(cfg *Config) {
-		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
 	}})
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b", "a")))
 
@@ -112,7 +112,7 @@ func TestCatalogWritesWithTheExportersCredentialsAndDatabase(t *testing.T) {
 	h := newHarness(t, setup{server: greptimetest.Config{Users: map[string]string{"exporter": "s3cret"}, Databases: []string{"public", "telemetry"}}, configure: func(cfg *Config) {
 		cfg.Database = "telemetry"
 		cfg.Username, cfg.Password = "exporter", "s3cret"
-		cfg.Catalog = configoptional.Some(CatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 8})
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 8})
 	}})
 
 	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))

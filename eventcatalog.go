@@ -53,8 +53,8 @@ type catalogEntry struct {
 }
 
 // catalog counts what the exporter wrote and upserts it periodically.
-type catalog struct {
-	cfg       CatalogConfig
+type eventCatalog struct {
+	cfg       EventCatalogConfig
 	collector string // identifies this exporter instance
 	startedAt time.Time
 
@@ -66,12 +66,12 @@ type catalog struct {
 	done sync.WaitGroup
 }
 
-func newCatalog(cfg CatalogConfig, collector string, now time.Time) *catalog {
-	return &catalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}, dirty: map[string]bool{}}
+func newEventCatalog(cfg EventCatalogConfig, collector string, now time.Time) *eventCatalog {
+	return &eventCatalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}, dirty: map[string]bool{}}
 }
 
 // observe records the events of a successful insert into database db.
-func (c *catalog) observe(db, table, eventType string, events []event, now time.Time) {
+func (c *eventCatalog) observe(db, table, eventType string, events []event, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := catalogKey{database: db, table: table, eventType: eventType}
@@ -94,7 +94,7 @@ func (c *catalog) observe(db, table, eventType string, events []event, now time.
 	}
 }
 
-func (c *catalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
+func (c *eventCatalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 	for k := range m.All() {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
@@ -107,7 +107,7 @@ func (c *catalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 
 // requests are the catalog's rows as one insert per database whose rows
 // changed since the last write: each database has a catalog of its own.
-func (c *catalog) requests(auth *greptimev1.AuthHeader) map[string]*greptimev1.GreptimeRequest {
+func (c *eventCatalog) requests(auth *greptimev1.AuthHeader) map[string]*greptimev1.GreptimeRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]*greptimev1.GreptimeRequest{}
@@ -119,7 +119,7 @@ func (c *catalog) requests(auth *greptimev1.AuthHeader) map[string]*greptimev1.G
 }
 
 // request is the catalog's rows of database db as an insert; c.mu held.
-func (c *catalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.GreptimeRequest {
+func (c *eventCatalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.GreptimeRequest {
 	str := func(s string) *greptimev1.Value {
 		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
 	}
@@ -157,7 +157,7 @@ func (c *catalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.Gr
 
 // markDirty makes the next write of db's catalog write its rows again,
 // after a failed write.
-func (c *catalog) markDirty(db string) {
+func (c *eventCatalog) markDirty(db string) {
 	c.mu.Lock()
 	c.dirty[db] = true
 	c.mu.Unlock()
@@ -166,7 +166,7 @@ func (c *catalog) markDirty(db string) {
 // startCatalog writes the catalog every interval, outside the sending queue,
 // until stopCatalog.
 func (e *logsExporter) startCatalog() {
-	c := e.catalog
+	c := e.eventCatalog
 	c.stop = make(chan struct{})
 	c.done.Go(func() {
 		ticker := time.NewTicker(c.cfg.Interval)
@@ -186,24 +186,24 @@ func (e *logsExporter) startCatalog() {
 
 // stopCatalog stops the periodic writes and writes the catalog a last time.
 func (e *logsExporter) stopCatalog(ctx context.Context) {
-	close(e.catalog.stop)
-	e.catalog.done.Wait()
+	close(e.eventCatalog.stop)
+	e.eventCatalog.done.Wait()
 	e.writeCatalog(ctx)
 }
 
 // writeCatalog upserts the catalog with a small bounded retry; a failure is
 // logged and the rows are written again at the next interval.
 func (e *logsExporter) writeCatalog(ctx context.Context) {
-	for db, req := range e.catalog.requests(e.auth) {
+	for db, req := range e.eventCatalog.requests(e.auth) {
 		err := e.callBriefly(ctx, catalogAttempts, catalogHints, req)
 		if err == nil {
-			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.catalog.cfg.Table))
+			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.eventCatalog.cfg.Table))
 			continue
 		}
-		e.catalog.markDirty(db)
+		e.eventCatalog.markDirty(db)
 		e.telemetry.ExporterGreptimeEventsCatalogWriteFailures.Add(ctx, 1)
 		e.logger.Warn("Could not write the event catalog; will try again at the next interval",
-			zap.String("database", db), zap.String("table", e.catalog.cfg.Table), zap.Error(err))
+			zap.String("database", db), zap.String("table", e.eventCatalog.cfg.Table), zap.Error(err))
 	}
 }
 
