@@ -23,7 +23,6 @@ import (
 	"google.golang.org/grpc/mem"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
-	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The benchmarks measure this exporter and its peer, the collector's OTLP
@@ -77,16 +76,16 @@ func BenchmarkMapping(b *testing.B) {
 	for _, size := range benchBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			cfg := benchConfig("127.0.0.1:1")
-			m := newMapping(cfg)
-			header := wire.EncodeHeader(&greptimev1.RequestHeader{Dbname: cfg.Database})
+			m := mustMapping(b, cfg)
+			header := mustHeader(b, &greptimev1.RequestHeader{Dbname: cfg.Database})
 			ld := benchLogs(size)
 			now := time.Now()
 			var st pushState
 			before := startMeasuring(b)
 			for range b.N {
 				groups, _ := st.group(ld, m, now, "")
-				st.writer.start(m.payload, cfg.MaxRequestBytes)
-				st.writer.pack(groups, header)
+				st.writer.start(m.payload)
+				st.writer.pack(groups, header, cfg.MaxRequestBytes)
 				st.writer.finish(true)
 				st.grouper.reset()
 			}
@@ -180,7 +179,7 @@ func (discardCodec) Name() string { return "proto" }
 // BenchmarkPayload compares the JSON payload writer with the obvious way,
 // pcommon's AsRaw and encoding/json, on the records of the fixed input.
 func BenchmarkPayload(b *testing.B) {
-	groups, _ := groupLogs(benchConfig("127.0.0.1:1"), benchLogs(100))
+	groups, _ := groupLogs(b, benchConfig("127.0.0.1:1"), benchLogs(100))
 	var events []event
 	for _, g := range groups {
 		events = append(events, g.events...)

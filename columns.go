@@ -35,7 +35,13 @@ const (
 	sourceSeverityNumber
 	sourceTraceID
 	sourceSpanID
-	sourceConstant // key is the value itself: not configurable, for the dead-letter columns
+	// The dead-letter columns, which read the event's rejection; not
+	// configurable.
+	sourceTargetDatabase
+	sourceTargetTable
+	sourceErrorCode
+	sourceGRPCCode
+	sourceErrorMessage
 )
 
 // source is a parsed ColumnConfig.Source.
@@ -90,7 +96,7 @@ type valueKind uint8
 const (
 	valueAbsent valueKind = iota
 	valuePdata            // an attribute, resource attribute or body value
-	valueString           // a string record field (scope name, severity text, a constant)
+	valueString           // a string record field (scope name, severity text, a rejection's)
 	valueInt              // an integer record field (severity number)
 	valueID               // a trace or span id, written as hex
 )
@@ -128,8 +134,8 @@ func (src source) read(ev *event) sourceValue {
 		return stringValue(ev.sl.Scope().Version())
 	case sourceSeverityText:
 		return stringValue(ev.lr.SeverityText())
-	case sourceConstant:
-		return stringValue(src.key)
+	case sourceTargetDatabase, sourceTargetTable, sourceErrorCode, sourceGRPCCode, sourceErrorMessage:
+		return ev.rejection.read(src.kind)
 	case sourceSeverityNumber:
 		if n := ev.lr.SeverityNumber(); n != 0 {
 			return sourceValue{kind: valueInt, i: int64(n)}
@@ -151,6 +157,28 @@ func (src source) read(ev *event) sourceValue {
 		return sourceValue{}
 	}
 	return sourceValue{kind: valuePdata, v: v}
+}
+
+// read reads a dead-letter column from the rejection; nothing from nil.
+func (r *rejection) read(kind sourceKind) sourceValue {
+	if r == nil {
+		return sourceValue{}
+	}
+	switch kind {
+	case sourceTargetDatabase:
+		return stringValue(r.database)
+	case sourceTargetTable:
+		return stringValue(r.table)
+	case sourceErrorCode:
+		if r.code != 0 {
+			return sourceValue{kind: valueInt, i: int64(r.code)}
+		}
+	case sourceGRPCCode:
+		return stringValue(r.grpcCode)
+	case sourceErrorMessage:
+		return stringValue(r.message)
+	}
+	return sourceValue{}
 }
 
 func stringValue(s string) sourceValue {

@@ -32,6 +32,10 @@ type Config struct {
 	// recorder does: three retries from 1666ms to 5s without jitter.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// Catalog is the GreptimeDB catalog of Database and of every tenant's
+	// database. Empty: GreptimeDB's default catalog. When set, requests name
+	// their database "<catalog>-<database>".
+	Catalog string `mapstructure:"catalog"`
 	// Database receives the events, and those of records that name no tenant.
 	// Default "public".
 	Database string `mapstructure:"database"`
@@ -115,6 +119,10 @@ type TenantsConfig struct {
 	// DatabasePattern is a regular expression the whole database name must
 	// match, for tenants not listed in Databases.
 	DatabasePattern string `mapstructure:"database_pattern"`
+	// CreateDatabases creates an allowed tenant's database when GreptimeDB
+	// has none, with CREATE DATABASE IF NOT EXISTS. Default false: the
+	// records of a tenant without a database are dead-lettered into Database.
+	CreateDatabases bool `mapstructure:"create_databases"`
 }
 
 // DeadLetterConfig is where rejected events go.
@@ -263,11 +271,11 @@ const (
 	columnEventID   = "event_id" // with event_id enabled
 )
 
-// identifierPattern is GreptimeDB's rule for the names of tables that
-// inserts create (NAME_PATTERN, src/common/base/src/regex_pattern.rs:18,
-// checked at src/operator/src/statement/ddl.rs:485-490); column names are held
-// to it too, so every name is also usable unquoted in SQL.
-var identifierPattern = regexp.MustCompile(`^[a-zA-Z_:-][a-zA-Z0-9_:\-.@#]*$`)
+// namePattern is GreptimeDB's rule for the names of catalogs, databases and
+// the tables inserts create (NAME_PATTERN, src/common/base/src/regex_pattern.rs:18,
+// checked at src/operator/src/statement/ddl.rs:485-490 for tables and
+// :2150-2163 for catalogs and databases); column names are held to it too.
+var namePattern = regexp.MustCompile(`^[a-zA-Z_:-][a-zA-Z0-9_:\-.@#]*$`)
 
 // Validate checks the exporter's own options; the gRPC client, queue, retry
 // and timeout settings validate themselves.
@@ -277,9 +285,10 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New(`"endpoint" must not be empty`))
 	}
 	errs = append(errs, validateCompression(cfg.ClientConfig.Compression))
-	errs = append(errs, validateDatabase("database", cfg.Database))
+	errs = append(errs, validateCatalog(cfg.Catalog))
+	errs = append(errs, validateDatabase("database", cfg.Database, cfg.Catalog))
 	if tc := cfg.Tenants.Get(); tc != nil {
-		errs = append(errs, tc.validate(cfg.QueueConfig)...)
+		errs = append(errs, tc.validate(cfg.QueueConfig, cfg.Catalog)...)
 	}
 	if cfg.Password != "" && cfg.Username == "" {
 		errs = append(errs, errors.New(`"password" is set but "username" is empty`))
@@ -430,7 +439,7 @@ func (ec EventConfig) validate(key string) []error {
 		switch {
 		case col.Name == "":
 			errs = append(errs, fmt.Errorf(`"%s::name" must not be empty`, colKey))
-		case !identifierPattern.MatchString(col.Name):
+		case !namePattern.MatchString(col.Name):
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is not a valid GreptimeDB column name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, colKey, col.Name))
 		case col.Name == columnType || col.Name == columnPayload || col.Name == columnTimestamp || col.Name == columnEventID:
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of event tables (type, payload, timestamp, event_id)`, colKey, col.Name))
@@ -473,24 +482,45 @@ func validateCompression(c configcompression.Type) error {
 // another: src/common/catalog/build.rs:17-18).
 const defaultCatalog = "greptime"
 
-// validateDatabase refuses a database name GreptimeDB would read otherwise
-// than written: it splits dbname at the first '-' into catalog and schema
-// (src/common/catalog/src/lib.rs:74-80), so "otel-events" names schema
+// validateCatalog checks the catalog option: a name GreptimeDB can hold,
+// without a '-', at which it would split the dbname "<catalog>-<database>"
+// (src/common/catalog/src/lib.rs:74-80).
+func validateCatalog(catalog string) error {
+	if catalog == "" {
+		return nil
+	}
+	if !namePattern.MatchString(catalog) || strings.Contains(catalog, "-") {
+		return fmt.Errorf(`"catalog" %q is not a GreptimeDB catalog name (letters, digits, and _:.@#, not starting with a digit, '.', '@' or '#', no '-')`, catalog)
+	}
+	return nil
+}
+
+// validateDatabase refuses a database name GreptimeDB cannot hold, or would
+// read otherwise than written. Without the catalog option the dbname is the
+// name itself, which GreptimeDB splits at its first '-' into catalog and
+// schema (src/common/catalog/src/lib.rs:74-80): "otel-events" names schema
 // "events" of a catalog "otel". The schema otel-events of the default
-// catalog is written "greptime-otel-events".
-func validateDatabase(key, db string) error {
+// catalog is written "greptime-otel-events", or set as the database with
+// the catalog option; with it, any name is the schema of that catalog.
+func validateDatabase(key, db, catalog string) error {
 	if db == "" {
 		return fmt.Errorf(`%q must not be empty`, key)
 	}
-	catalog, schema, found := strings.Cut(db, "-")
-	if !found || catalog == defaultCatalog && schema != "" {
+	if !namePattern.MatchString(db) {
+		return fmt.Errorf(`%q %q is not a GreptimeDB database name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, key, db)
+	}
+	if catalog != "" {
+		return nil
+	}
+	cat, schema, found := strings.Cut(db, "-")
+	if !found || cat == defaultCatalog && schema != "" {
 		return nil
 	}
 	return fmt.Errorf(`%q %q would be read by GreptimeDB as catalog %q, schema %q, because it splits a database name at the first '-'; `+
-		`for the database %q write %q`, key, db, catalog, schema, db, defaultCatalog+"-"+db)
+		`for the database %q of the default catalog write %q, or set "catalog: %s" and "database: %s"`, key, db, cat, schema, db, defaultCatalog+"-"+db, cat, schema)
 }
 
-func (tc TenantsConfig) validate(queue configoptional.Optional[exporterhelper.QueueBatchConfig]) []error {
+func (tc TenantsConfig) validate(queue configoptional.Optional[exporterhelper.QueueBatchConfig], catalog string) []error {
 	var errs []error
 	src, err := parseTenantSource(tc.From)
 	if err != nil {
@@ -500,7 +530,13 @@ func (tc TenantsConfig) validate(queue configoptional.Optional[exporterhelper.Qu
 		errs = append(errs, errors.New(`"tenants" needs "databases" or "database_pattern": records may name only the databases allowed`))
 	}
 	for i, db := range tc.Databases {
-		errs = append(errs, validateDatabase(fmt.Sprintf("tenants::databases[%d]", i), db))
+		key := fmt.Sprintf("tenants::databases[%d]", i)
+		if err := validateDatabase(key, db, catalog); err != nil {
+			errs = append(errs, err)
+		} else if lower := strings.ToLower(db); lower != db {
+			// Tenants are lowered before they are matched (tenants.database).
+			errs = append(errs, fmt.Errorf(`%q %q: write it %q; GreptimeDB creates databases in lower case (CREATE DATABASE %s makes %s), and tenants are matched in lower case`, key, db, lower, db, lower))
+		}
 	}
 	if tc.DatabasePattern != "" {
 		if _, err := regexp.Compile(tc.DatabasePattern); err != nil {
@@ -522,7 +558,7 @@ func validateTableName(key, name string) error {
 	if name == "" {
 		return fmt.Errorf(`%q must not be empty`, key)
 	}
-	if !identifierPattern.MatchString(name) {
+	if !namePattern.MatchString(name) {
 		return fmt.Errorf(`%q: %q is not a valid GreptimeDB table name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, key, name)
 	}
 	return nil

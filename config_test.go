@@ -129,7 +129,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), wantErr: `has invalid keys: tabel`},
 		{id: component.NewIDWithName(metadata.Type, "snappy_compression"), wantErr: `"compression" "snappy" is not accepted by GreptimeDB, whose gRPC service decompresses only gzip and zstd: every insert would fail with Unimplemented; use "gzip", "zstd" or "none"`},
 		{id: component.NewIDWithName(metadata.Type, "username_without_password"), wantErr: `"password" must not be empty when "username" is set: GreptimeDB refuses a blank password`},
-		{id: component.NewIDWithName(metadata.Type, "database_with_dash"), wantErr: `"database" "otel-events" would be read by GreptimeDB as catalog "otel", schema "events", because it splits a database name at the first '-'; for the database "otel-events" write "greptime-otel-events"`},
+		{id: component.NewIDWithName(metadata.Type, "database_with_dash"), wantErr: `"database" "otel-events" would be read by GreptimeDB as catalog "otel", schema "events", because it splits a database name at the first '-'; for the database "otel-events" of the default catalog write "greptime-otel-events", or set "catalog: otel" and "database: events"`},
 		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
 	}
 	for _, tt := range tests {

@@ -76,7 +76,8 @@ func TestDeadLetterTableTakesRejectedEvents(t *testing.T) {
 	assert.Equal(t, int64(1_764_158_400_000_000_020), row["timestamp"])
 	payload := row["payload"].(map[string]any)
 	assert.Equal(t, float64(4599), payload["body"].(map[string]any)["total_cents"])
-	assert.Equal(t, []string{"type", "target_table"}, letters.PrimaryKey)
+	assert.Equal(t, []string{"type", "target_database", "target_table"}, letters.PrimaryKey)
+	assert.Equal(t, "public", row["target_database"])
 	assert.Equal(t, "true", letters.Options["append_mode"])
 
 	assertDeadLettered(t, h.tel, counts{"orders": 1})
@@ -164,7 +165,7 @@ func TestRecordsThatCannotBeStoredAreDeadLettered(t *testing.T) {
 
 	huge := byType["other"]
 	assert.Equal(t, "events", huge["target_table"])
-	assert.Contains(t, huge["error_message"], "larger than max_request_bytes")
+	assert.Contains(t, huge["error_message"], "record is too large to send")
 	truncated := huge["payload"].(map[string]any)
 	assert.Equal(t, true, truncated["truncated"])
 	assert.Greater(t, truncated["record_bytes"], float64(32<<10))

@@ -2,6 +2,7 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -65,7 +66,7 @@ func (e *logsExporter) sift(ctx context.Context, ld plog.Logs, mutable bool) plo
 		})
 		return rl.ScopeLogs().Len() == 0
 	})
-	e.recordDrops(ctx, d, time.Now())
+	e.recordDrops(ctx, nil, d, time.Now()) // no dead-letter table here: no writer needed
 	return ld
 }
 
@@ -123,41 +124,60 @@ func (s sieve) takeOut(rl plog.ResourceLogs, lr plog.LogRecord, d *drops) bool {
 
 // recordDrops counts and logs the records of a batch that belong to no
 // group. Records that cannot be stored, and records of tenants not allowed,
-// go to the dead-letter table when there is one; wrote reports that some did.
-func (e *logsExporter) recordDrops(ctx context.Context, d drops, now time.Time) (wrote bool) {
+// go to the dead-letter table when there is one, written with w; wrote
+// reports that some did.
+func (e *logsExporter) recordDrops(ctx context.Context, w *writer, d drops, now time.Time) (wrote bool) {
 	if d.filtered > 0 {
 		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(d.filtered), droppedFiltered)
 		e.logger.Debug("Dropped records by event type filter", zap.Int("records", d.filtered))
 	}
-	wroteInvalid := e.unstorable(ctx, d.invalid, droppedInvalid, &e.invalidLog, now)
-	wroteDenied := e.unstorable(ctx, d.denied, droppedTenant, &e.deniedLog, now)
+	wroteInvalid := e.unstorable(ctx, w, d.invalid, droppedInvalid, &e.invalidLog, now)
+	wroteDenied := e.unstorable(ctx, w, d.denied, droppedTenant, &e.deniedLog, now)
 	return wroteInvalid || wroteDenied
 }
 
-// unstorable dead-letters records the exporter cannot store, or drops and
-// counts them with reason. Each push logs them once, and a flood of such
-// pushes logs at most one Warn per logInterval.
-func (e *logsExporter) unstorable(ctx context.Context, recs []invalidRecord, reason metric.AddOption, log *sampledLog, now time.Time) (deadLettered bool) {
+// unstorable dead-letters records the exporter cannot store, each into the
+// dead-letter table of its database, or drops and counts them with reason.
+// Each push logs them once, and a flood of such pushes logs at most one
+// Warn per logInterval.
+func (e *logsExporter) unstorable(ctx context.Context, w *writer, recs []invalidRecord, reason metric.AddOption, log *sampledLog, now time.Time) (deadLettered bool) {
 	if len(recs) == 0 {
 		return false
 	}
 	fields := []zap.Field{zap.Int("records", len(recs)), zap.String("type", recs[0].eventType), zap.Error(recs[0].err)}
-	if e.deadLetters != nil {
-		dlErr := e.writeInvalid(ctx, recs, now)
-		if dlErr == nil {
-			for _, r := range recs {
-				e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, 1, e.tableAttrs[e.mapping.layoutOf(r.eventType).table])
-			}
-			log.write(e.logger, now, "Wrote records that cannot be stored to the dead-letter table (type and error of the first)",
-				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
-			return true
-		}
-		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
-		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
+	if e.deadLetters == nil {
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(recs)), reason)
+		log.write(e.logger, now, "Dropped records that cannot be stored (type and error of the first)", fields...)
+		return false
 	}
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(recs)), reason)
-	log.write(e.logger, now, "Dropped records that cannot be stored (type and error of the first)", fields...)
-	return false
+	var fate letterFate
+	for start := 0; start < len(recs); {
+		// The records of one database at a time, in order.
+		db, end := recs[start].database, start+1
+		for end < len(recs) && recs[end].database == db {
+			end++
+		}
+		letters := make([]event, 0, end-start)
+		types := make([]string, 0, end-start)
+		for _, r := range recs[start:end] {
+			letters = append(letters, e.letterOf(r, now))
+			types = append(types, r.eventType)
+		}
+		f := e.deadLetter(ctx, w, db, letters, types, reason)
+		fate.written += f.written
+		fate.dropped += f.dropped
+		fate.err = errors.Join(fate.err, f.err)
+		start = end
+	}
+	fields = append(fields, zap.String("dead_letter_table", e.deadLetters.layout.table))
+	if fate.err != nil {
+		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
+		log.write(e.logger, now, "Dropped records that cannot be stored: their dead letters could not be written (type and error of the first)",
+			append(fields, zap.Int("dead_lettered", fate.written), zap.Int("dropped", fate.dropped), zap.NamedError("dead_letter_error", fate.err))...)
+	} else {
+		log.write(e.logger, now, "Wrote records that cannot be stored to the dead-letter table (type and error of the first)", fields...)
+	}
+	return fate.written > 0
 }
 
 // logInterval is the least time between two Warn lines of a sampledLog.

@@ -44,7 +44,7 @@ func TestClassify(t *testing.T) {
 		{name: "not found", err: status.Error(codes.NotFound, "gone"), want: verdictReject},
 		{name: "already exists", err: status.Error(codes.AlreadyExists, "table"), want: verdictReject},
 		{name: "unimplemented", err: status.Error(codes.Unimplemented, "snappy"), want: verdictReject},
-		{name: "out of range", err: status.Error(codes.OutOfRange, "too large"), want: verdictReject},
+		{name: "out of range: tonic's size limit", err: status.Error(codes.OutOfRange, "Error, decoded message length too large: found 600 bytes, the limit is: 512 bytes"), want: verdictTooLarge},
 		{name: "unauthenticated", err: status.Error(codes.Unauthenticated, "who"), want: verdictRefused},
 		{name: "permission denied", err: status.Error(codes.PermissionDenied, "no"), want: verdictRefused},
 
@@ -57,7 +57,11 @@ func TestClassify(t *testing.T) {
 		{name: "region busy", err: status.Error(codes.ResourceExhausted, "busy"), trailer: greptime("4009", "retryable"), want: verdictThrottle},
 		{name: "type conflict", err: status.Error(codes.InvalidArgument, "column x expect type Int64"), trailer: greptime("1004", "non_retryable"), want: verdictReject},
 		{name: "unknown user", err: status.Error(codes.NotFound, "User not found, username: x"), trailer: greptime("7000", "non_retryable"), want: verdictRefused},
-		{name: "read-only user", err: status.Error(codes.PermissionDenied, "no write"), trailer: greptime("7006", "non_retryable"), want: verdictRefused},
+		{name: "read-only user", err: status.Error(codes.PermissionDenied, "User is not authorized to perform this action"), trailer: greptime("7006", "non_retryable"), want: verdictDenied},
+		{name: "database denied", err: status.Error(codes.PermissionDenied, "Access denied for user 'u' to database 'greptime-shop'"), trailer: greptime("7005", "non_retryable"), want: verdictDenied},
+		{name: "missing database", err: status.Error(codes.InvalidArgument, "Failed to find schema, schema info: shop"), trailer: greptime("1004", "non_retryable"), want: verdictNoDatabase},
+		{name: "request over the write-bytes limit", err: status.Error(codes.ResourceExhausted, "Memory limit exceeded: requested 9000000 bytes, limit 8388608 bytes"), trailer: greptime("6001", "retryable"), want: verdictTooLarge},
+		{name: "write-bytes limiter timed out", err: status.Error(codes.ResourceExhausted, "Timeout waiting for memory quota: requested 100 bytes, waited 10s"), trailer: greptime("6001", "retryable"), want: verdictThrottle},
 		{name: "blank password", err: status.Error(codes.InvalidArgument, "Illegal param: blank password"), trailer: greptime("1004", "non_retryable"), want: verdictRefused},
 		{name: "blank username", err: status.Error(codes.InvalidArgument, "Illegal param: blank username"), trailer: greptime("1004", "non_retryable"), want: verdictRefused},
 
@@ -73,7 +77,7 @@ func TestClassify(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := classify(tt.err, tt.trailer, time.Second)
 			assert.Equal(t, tt.want.String(), f.verdict.String())
-			permanent := tt.want == verdictReject || tt.want == verdictRefused
+			permanent := tt.want != verdictRetry && tt.want != verdictThrottle
 			assert.Equal(t, permanent, consumererror.IsPermanent(f.err), "permanent")
 			assert.Equal(t, tt.want == verdictThrottle, isThrottle(f.err), "throttled")
 		})
@@ -179,12 +183,18 @@ func TestStatusCodeTable(t *testing.T) {
 				assert.Equal(t, int64(row.code), letters.Rows[0]["error_code"])
 				assert.Equal(t, row.grpcCode, letters.Rows[0]["grpc_code"])
 				assertDeadLettered(t, h.tel, counts{"events": 2})
-			case "refused credentials":
+			case "refused credentials", "denied database":
+				// A denied database is the exporter's own here: its dead
+				// letters would be denied too (tenants: TestTenantDatabaseDenied).
 				require.Error(t, err)
 				assert.True(t, consumererror.IsPermanent(err))
 				assert.Empty(t, h.srv.Tables("public"), "nothing written, not even a dead letter")
 				assertRecordsDropped(t, h.tel, counts{"rejected": 2})
-				assert.Equal(t, 1, h.logs.FilterMessageSnippet("refused the exporter's credentials").Len())
+				want := "refused the exporter's credentials"
+				if row.action == "denied database" {
+					want = "denied the exporter's user its database"
+				}
+				assert.Equal(t, 1, h.logs.FilterMessageSnippet(want).FilterLevelExact(zapcore.ErrorLevel).Len())
 			default:
 				t.Fatalf("unknown action %q", row.action)
 			}

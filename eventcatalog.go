@@ -62,7 +62,7 @@ type eventCatalog struct {
 	entries map[catalogKey]*catalogEntry
 	dirty   map[string]bool // databases whose rows changed since their last write
 
-	stop chan struct{}
+	stop context.CancelFunc // ends the periodic writes
 	done sync.WaitGroup
 }
 
@@ -107,19 +107,19 @@ func (c *eventCatalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 
 // requests are the catalog's rows as one insert per database whose rows
 // changed since the last write: each database has a catalog of its own.
-func (c *eventCatalog) requests(auth *greptimev1.AuthHeader) map[string]*greptimev1.GreptimeRequest {
+func (c *eventCatalog) requests(headers *requestHeaders) map[string]*greptimev1.GreptimeRequest {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]*greptimev1.GreptimeRequest{}
 	for db := range c.dirty {
-		out[db] = c.request(db, auth)
+		out[db] = c.request(db, headers.header(db))
 	}
 	clear(c.dirty)
 	return out
 }
 
 // request is the catalog's rows of database db as an insert; c.mu held.
-func (c *eventCatalog) request(db string, auth *greptimev1.AuthHeader) *greptimev1.GreptimeRequest {
+func (c *eventCatalog) request(db string, header *greptimev1.RequestHeader) *greptimev1.GreptimeRequest {
 	str := func(s string) *greptimev1.Value {
 		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
 	}
@@ -152,7 +152,13 @@ func (c *eventCatalog) request(db string, auth *greptimev1.AuthHeader) *greptime
 		{ColumnName: columnCatalogEvents, Datatype: greptimev1.ColumnDataType_INT64, SemanticType: greptimev1.SemanticType_FIELD},
 		{ColumnName: columnCatalogPayloadKeys, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
 	}
-	return rowInsertRequest(db, auth, c.cfg.Table, schema, rows)
+	return &greptimev1.GreptimeRequest{
+		Header: header,
+		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
+			TableName: c.cfg.Table,
+			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
+		}}}},
+	}
 }
 
 // markDirty makes the next write of db's catalog write its rows again,
@@ -165,20 +171,21 @@ func (c *eventCatalog) markDirty(db string) {
 
 // startCatalog writes the catalog every interval, outside the sending queue,
 // until stopCatalog.
+// Each write's calls are bounded by the exporter's timeout (callBriefly);
+// stopping cancels a write under way, which the last one makes good.
 func (e *logsExporter) startCatalog() {
 	c := e.eventCatalog
-	c.stop = make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stop = cancel
 	c.done.Go(func() {
 		ticker := time.NewTicker(c.cfg.Interval)
 		defer ticker.Stop()
 		for {
 			select {
-			case <-c.stop:
+			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				ctx, cancel := context.WithTimeout(context.Background(), e.cfg.TimeoutConfig.Timeout*catalogAttempts+time.Second)
 				e.writeCatalog(ctx)
-				cancel()
 			}
 		}
 	})
@@ -186,7 +193,7 @@ func (e *logsExporter) startCatalog() {
 
 // stopCatalog stops the periodic writes and writes the catalog a last time.
 func (e *logsExporter) stopCatalog(ctx context.Context) {
-	close(e.eventCatalog.stop)
+	e.eventCatalog.stop()
 	e.eventCatalog.done.Wait()
 	e.writeCatalog(ctx)
 }
@@ -194,8 +201,8 @@ func (e *logsExporter) stopCatalog(ctx context.Context) {
 // writeCatalog upserts the catalog with a small bounded retry; a failure is
 // logged and the rows are written again at the next interval.
 func (e *logsExporter) writeCatalog(ctx context.Context) {
-	for db, req := range e.eventCatalog.requests(e.auth) {
-		err := e.callBriefly(ctx, catalogAttempts, catalogHints, req)
+	for db, req := range e.eventCatalog.requests(&e.headers) {
+		_, err := e.callBriefly(ctx, catalogAttempts, catalogHints, req)
 		if err == nil {
 			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.eventCatalog.cfg.Table))
 			continue

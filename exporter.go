@@ -62,9 +62,13 @@ type logsExporter struct {
 	// authErrorLogged is set once refused credentials have been logged, and
 	// cleared by the next successful call.
 	authErrorLogged atomic.Bool
-	// invalidLog and deniedLog keep floods of unstorable records from
-	// flooding the log.
-	invalidLog, deniedLog sampledLog
+	// invalidLog, deniedLog and elsewhereLog keep floods of unstorable or
+	// redirected records from flooding the log.
+	invalidLog, deniedLog, elsewhereLog sampledLog
+	// learnedLimit is the largest request GreptimeDB accepts, as far as the
+	// exporter knows: max_request_bytes, lowered when GreptimeDB refuses a
+	// request for its size.
+	learnedLimit atomic.Int64
 }
 
 // pushState is what a push borrows from a pool, so that grouping and
@@ -108,7 +112,14 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 			Basic: &greptimev1.Basic{Username: cfg.Username, Password: string(cfg.Password)},
 		}}
 	}
-	m := newMapping(cfg)
+	m, err := newMapping(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dl, err := newDeadLetters(cfg)
+	if err != nil {
+		return nil, err
+	}
 	tables := m.tables()
 	if dl := cfg.DeadLetter.Get(); dl != nil {
 		tables = append(tables, dl.Table)
@@ -130,15 +141,16 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		logger:        set.Logger,
 		mapping:       m,
 		auth:          auth,
-		headers:       requestHeaders{auth: auth, byDB: map[string][]byte{}},
+		headers:       requestHeaders{auth: auth, catalog: cfg.Catalog, byDB: map[string][]byte{}},
 		codec:         grpc.ForceCodecV2(wire.NewCodec()),
 		telemetry:     tb,
 		tableAttrs:    tableAttrs,
 		durationAttrs: durationAttrs,
 		settled:       settledLayouts{keys: map[settledKey]struct{}{}},
-		deadLetters:   newDeadLetters(cfg),
+		deadLetters:   dl,
 		eventCatalog:  cat,
 	}
+	e.learnedLimit.Store(int64(cfg.MaxRequestBytes))
 	e.states.New = func() any {
 		st := new(pushState)
 		st.callOpts = []grpc.CallOption{e.codec, grpc.Trailer(&st.trailer)}
@@ -197,8 +209,8 @@ func (e *logsExporter) shutdown(ctx context.Context) error {
 // of its own, with its table options as hints, so that the table GreptimeDB
 // creates or alters for it is settled before other inserts share a call
 // with it. Records of calls that fail with a retryable error go back to
-// exporterhelper as a smaller batch; inserts rejected permanently are
-// dead-lettered or dropped, logged and counted, and hold back no others.
+// exporterhelper as a smaller batch; records GreptimeDB refuses for good
+// are dead-lettered or dropped, logged and counted, and hold back no others.
 func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	st := e.states.Get().(*pushState)
 	defer e.states.Put(st)
@@ -206,8 +218,8 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	groups, dropped := st.group(ld, e.mapping, now, e.mapping.tenants.fromMetadata(ctx))
 	defer st.grouper.reset()
 
-	st.writer.start(e.mapping.payload, e.cfg.MaxRequestBytes)
-	p := push{e: e, st: st}
+	st.writer.start(e.mapping.payload)
+	p := push{e: e, st: st, limit: e.requestLimit()}
 	// Calls for different databases never share a request: a request has
 	// one header, and its dbname is the database of all its inserts.
 	st.databases = databasesOf(groups, st.databases[:0])
@@ -218,12 +230,12 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		p.send(ctx, st.shared, sharedHints, sharedCall)
 	}
-	st.writer.finish(!p.failedCall)
 
-	dropped.invalid = append(dropped.invalid, p.tooLarge...)
-	if e.recordDrops(ctx, dropped, now) {
+	dropped.invalid = append(dropped.invalid, p.unstorable...)
+	if e.recordDrops(ctx, &st.writer, dropped, now) {
 		p.wrote = true
 	}
+	st.writer.finish(!p.failedCall)
 	switch {
 	case p.retryErr != nil:
 		// Only the failed records come back; permanently rejected ones were
@@ -241,6 +253,10 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 }
 
+// requestLimit is the largest request to send: max_request_bytes, or less
+// once GreptimeDB refused a request for its size.
+func (e *logsExporter) requestLimit() int { return int(e.learnedLimit.Load()) }
+
 // callKind says how a call's tables are known to GreptimeDB.
 type callKind uint8
 
@@ -256,12 +272,14 @@ const (
 type push struct {
 	e          *logsExporter
 	st         *pushState
+	limit      int // the largest request
 	retryErr   error
 	permErr    error
-	retry      []event // events of calls that may succeed when retried
-	tooLarge   []invalidRecord
-	failedCall bool // a call failed: gRPC may still read the buffer
-	wrote      bool // some records were written, to their table or as dead letters
+	retry      []event         // events of calls that may succeed when retried
+	unstorable []invalidRecord // records too large to send
+	created    []string        // databases this push created
+	failedCall bool            // a call failed: gRPC may still read the buffer
+	wrote      bool            // some records were written, to their table or as dead letters
 }
 
 // databasesOf appends the databases of groups to dbs, each once, in order.
@@ -297,72 +315,350 @@ next:
 	}
 }
 
-// send writes groups in as few calls as max_request_bytes allows.
+// send writes groups, all of one database, in as few calls as the request
+// limit allows.
 func (p *push) send(ctx context.Context, groups []*group, hints string, kind callKind) {
 	if len(groups) == 0 {
 		return
 	}
-	requests, tooLarge := p.st.writer.pack(groups, p.e.headers.get(groups[0].database))
-	p.tooLarge = append(p.tooLarge, tooLarge...)
+	header, err := p.e.headers.get(groups[0].database)
+	if err != nil { // tenants keep out the names that cannot be encoded
+		for _, g := range groups {
+			for _, ev := range g.events {
+				p.unstorable = append(p.unstorable, invalidRecord{database: p.e.cfg.Database, eventType: g.eventType, err: err, event: ev})
+			}
+		}
+		return
+	}
+	requests, tooLarge := p.st.writer.pack(groups, header, p.limit)
+	p.unstorable = append(p.unstorable, tooLarge...)
 	for _, inserts := range requests {
 		p.call(ctx, inserts, hints, kind)
 	}
 }
 
-// call makes one Handle call and settles its outcome. A call rejected
-// permanently that carried several inserts, or shared a call without hints,
-// is sent again one insert at a time with hints, so that only the inserts
-// GreptimeDB refuses on their own are dead-lettered or dropped. GreptimeDB
-// writes the regions of one request independently
-// (src/datanode/src/region_server.rs:516-547, each write spawned: 237-243),
-// so inserts it had applied before the rejection are stored twice.
+// call makes one Handle call and settles its outcome.
 func (p *push) call(ctx context.Context, inserts []insert, hints string, kind callKind) {
-	e := p.e
-	f, ok := e.invoke(ctx, p.st, inserts, hints)
+	f, ok := p.e.invoke(ctx, p.st, inserts, hints)
 	if ok {
-		p.wrote = true
-		e.inserted(ctx, p.st, inserts)
-		if kind == firstCall {
-			for _, in := range inserts {
-				e.settled.add(in.group)
-			}
-		}
+		p.succeeded(ctx, inserts, kind)
 		return
 	}
+	p.settle(ctx, inserts, hints, kind, f)
+}
+
+func (p *push) succeeded(ctx context.Context, inserts []insert, kind callKind) {
+	p.wrote = true
+	p.e.inserted(ctx, p.st, inserts)
+	if kind == firstCall {
+		for _, in := range inserts {
+			p.e.settled.add(in.group)
+		}
+	}
+}
+
+// settle decides what becomes of the records of a failed call.
+func (p *push) settle(ctx context.Context, inserts []insert, hints string, kind callKind, f callFailure) {
 	p.failedCall = true
 	switch f.verdict {
 	case verdictRetry, verdictThrottle:
-		p.retryErr = errors.Join(p.retryErr, f.err)
-		for _, in := range inserts {
-			p.retry = append(p.retry, in.events...)
-		}
+		p.retryLater(inserts, f.err)
 	case verdictRefused:
-		p.permErr = errors.Join(p.permErr, e.refused(ctx, inserts, f))
-	case verdictReject:
-		if len(inserts) == 1 && kind == firstCall {
-			if f.unknownColumns() {
-				// Another first write created the table at the same time;
-				// the retry adds the columns.
-				p.retryErr = errors.Join(p.retryErr, f.cause)
-				p.retry = append(p.retry, inserts[0].events...)
-				return
-			}
-			if err := e.rejected(ctx, &p.st.writer, inserts[0], f); err != nil {
-				p.permErr = errors.Join(p.permErr, err)
-			} else {
-				p.wrote = true // as dead letters
-			}
+		p.permErr = errors.Join(p.permErr, p.e.refused(ctx, inserts, f))
+	case verdictTooLarge:
+		p.split(ctx, inserts, hints, kind, f)
+	case verdictNoDatabase:
+		p.noDatabase(ctx, inserts, f)
+	case verdictDenied:
+		if inserts[0].group.database == p.e.cfg.Database {
+			// Its dead letters would be denied too.
+			p.permErr = errors.Join(p.permErr, p.e.refused(ctx, inserts, f))
 			return
 		}
+		p.redirect(ctx, inserts, f)
+	case verdictReject:
+		switch {
+		case len(inserts) > 1 || kind == sharedCall:
+			p.resendAlone(ctx, inserts, f)
+		case f.unknownColumns():
+			p.resendAfterRace(ctx, inserts[0], f)
+		default:
+			p.rejected(ctx, inserts[0], f)
+		}
+	}
+}
+
+func (p *push) retryLater(inserts []insert, err error) {
+	p.retryErr = errors.Join(p.retryErr, err)
+	for _, in := range inserts {
+		p.retry = append(p.retry, in.events...)
+	}
+}
+
+// resendAlone sends the inserts of a call GreptimeDB rejected permanently,
+// one that carried several inserts or shared a call without hints, again
+// one at a time with their hints, so that only the inserts GreptimeDB
+// refuses on their own are dead-lettered or dropped. GreptimeDB writes the
+// regions of one request independently
+// (src/datanode/src/region_server.rs:516-547, each write spawned: 237-243),
+// so the rows of the other inserts it applied before the rejection are
+// stored twice.
+func (p *push) resendAlone(ctx context.Context, inserts []insert, f callFailure) {
+	e := p.e
+	if len(inserts) > 1 {
 		e.logger.Warn("GreptimeDB rejected a call; sending its inserts again one at a time "+
 			"(rows of inserts it had already applied are stored twice)",
 			zap.Int("inserts", len(inserts)), zap.Error(f.err))
-		for _, in := range inserts {
-			e.settled.remove(in.group)
+	}
+	for _, in := range inserts {
+		e.settled.remove(in.group)
+		if len(inserts) > 1 {
 			e.telemetry.ExporterGreptimeEventsRecordsResent.Add(ctx, int64(len(in.events)), e.tableAttrs[in.group.layout.table])
-			p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
+		}
+		p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
+	}
+}
+
+// raceResends and raceBackoff bound how long a first write that meets
+// "unknown columns" is tried again: long enough for a race with another
+// writer, short enough not to hold a consumer when GreptimeDB will not add
+// the columns.
+const (
+	raceResends = 2
+	raceBackoff = 100 * time.Millisecond
+)
+
+// resendAfterRace sends a lone first write rejected for unknown columns
+// again, briefly. Another writer may have created the table with other
+// columns at the same time: the frontend that lost the race writes
+// against its own idea of the table (src/operator/src/statement/ddl.rs:499,
+// 511-525), and GreptimeDB adds the columns on the next insert that names
+// them. When it still does not, it will not: the frontend's own
+// auto_create_table is off (src/frontend/src/frontend.rs:45-51,
+// src/operator/src/insert.rs:496-515), and the insert is rejected.
+func (p *push) resendAfterRace(ctx context.Context, in insert, f callFailure) {
+	for try := 0; try < raceResends && f.verdict == verdictReject && f.unknownColumns(); try++ {
+		if !pause(ctx, raceBackoff<<try) {
+			break
+		}
+		var ok bool
+		if f, ok = p.e.invoke(ctx, p.st, []insert{in}, in.group.layout.hints); ok {
+			p.succeeded(ctx, []insert{in}, firstCall)
+			return
 		}
 	}
+	if f.verdict == verdictReject && f.unknownColumns() {
+		p.rejected(ctx, in, f)
+		return
+	}
+	p.settle(ctx, []insert{in}, in.group.layout.hints, firstCall, f)
+}
+
+// pause waits d, or less when ctx ends first; it reports whether it waited d.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// rejected handles a lone insert GreptimeDB refused for good: its records
+// go to the dead-letter table of its database when there is one, or are
+// dropped, logged and counted. Where the refusal is GreptimeDB declining
+// to create or alter the table, the log gives the statement that would.
+func (p *push) rejected(ctx context.Context, in insert, f callFailure) {
+	e := p.e
+	table, eventType := in.group.layout.table, in.group.eventType
+	fields := []zap.Field{zap.String("database", in.group.database), zap.String("table", table), zap.String("type", eventType),
+		zap.Int("records", len(in.events)), zap.Int("rows", in.rows), zap.Error(f.err)}
+	if sql := f.remedy(in.group.layout); sql != "" {
+		fields = append(fields, zap.String("sql", sql))
+	}
+	if e.deadLetters == nil {
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(in.events)), droppedRejected)
+		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
+		p.permErr = errors.Join(p.permErr, fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err))
+		return
+	}
+	letters, types := lettersOf([]insert{in}, f)
+	fate := e.deadLetter(ctx, &p.st.writer, in.group.database, letters, types, droppedRejected)
+	if fate.written > 0 {
+		p.wrote = true
+	}
+	if fate.err == nil {
+		e.logger.Warn("GreptimeDB rejected events; wrote them to the dead-letter table",
+			append(fields, zap.String("dead_letter_table", e.deadLetters.layout.table))...)
+		return
+	}
+	e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
+	e.logger.Error("GreptimeDB rejected events permanently; dropping them",
+		append(fields, zap.Int("dead_lettered", fate.written), zap.Int("dropped", fate.dropped), zap.NamedError("dead_letter_error", fate.err))...)
+	p.permErr = errors.Join(p.permErr, fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err))
+}
+
+// lettersOf is the events of inserts as dead letters of the failure f,
+// with their event types.
+func lettersOf(inserts []insert, f callFailure) (letters []event, types []string) {
+	for _, in := range inserts {
+		r := rejectionOf(in, f)
+		for _, ev := range in.events {
+			ev.rejection = r
+			letters = append(letters, ev)
+			types = append(types, in.group.eventType)
+		}
+	}
+	return letters, types
+}
+
+// split sends the inserts of a call GreptimeDB refused for its size again,
+// in requests under the limit the refusal names (or half the size of the
+// refused one), down to single records; a record too large on its own is
+// dead-lettered, or dropped and counted, with the start of its payload.
+// The lower limit holds for every later push.
+func (p *push) split(ctx context.Context, inserts []insert, hints string, kind callKind, f callFailure) {
+	e := p.e
+	header, _ := e.headers.get(inserts[0].group.database) // encoded for the call that failed
+	size := len(header)
+	for _, in := range inserts {
+		size += in.Size()
+	}
+	p.limit = min(p.limit, e.lowerLimit(size, f))
+	groups := make([]*group, len(inserts))
+	for i, in := range inserts {
+		// A copy: packing takes the records too large for the limit out of
+		// their group's events, which the batch's groups share.
+		g := *in.group
+		g.events = slices.Clone(in.events)
+		groups[i] = &g
+	}
+	requests, tooLarge := p.st.writer.pack(groups, header, p.limit)
+	p.unstorable = append(p.unstorable, tooLarge...)
+	for _, r := range requests {
+		p.call(ctx, r, hints, kind)
+	}
+}
+
+// sizeMargin is kept under the limit a size refusal names: the write-bytes
+// limiter counts in whole KiB (PermitGranularity::Kilobyte,
+// src/servers/src/request_memory_limiter.rs:49-54), and a compressed request
+// is measured by tonic as sent.
+const sizeMargin = 1024
+
+// lowerLimit lowers the request limit after GreptimeDB refused a request of
+// size bytes: to the limit the refusal names, less sizeMargin, or to half
+// the request when it names none. It returns the limit now in force, and
+// logs once when it lowers it.
+func (e *logsExporter) lowerLimit(size int, f callFailure) int {
+	limit := size / 2
+	if named := f.sizeLimit(); named > 0 && named-sizeMargin < size {
+		limit = max(named-sizeMargin, 1)
+	}
+	for {
+		current := e.learnedLimit.Load()
+		if int64(limit) >= current {
+			return int(current)
+		}
+		if e.learnedLimit.CompareAndSwap(current, int64(limit)) {
+			e.logger.Warn("GreptimeDB refused a request for its size; the exporter now sends smaller ones (set max_request_bytes to at most this)",
+				zap.Int("refused_bytes", size), zap.Int("max_request_bytes", limit), zap.Error(f.err))
+			return limit
+		}
+	}
+}
+
+// noDatabase handles a call whose database GreptimeDB does not have. With
+// tenants::create_databases, a tenant's database is created and the
+// inserts sent again as first writes; otherwise their records are
+// dead-lettered into the exporter's database.
+func (p *push) noDatabase(ctx context.Context, inserts []insert, f callFailure) {
+	e := p.e
+	db := inserts[0].group.database
+	if !e.mapping.tenants.creates(db) || slices.Contains(p.created, db) {
+		p.redirect(ctx, inserts, f)
+		return
+	}
+	p.created = append(p.created, db)
+	cf, err := e.createDatabase(ctx, db)
+	switch {
+	case err == nil:
+		e.logger.Info("Created a tenant's database", zap.String("database", db))
+		for _, in := range inserts {
+			e.settled.remove(in.group)
+			p.call(ctx, []insert{in}, in.group.layout.hints, firstCall)
+		}
+	case cf.verdict == verdictRetry || cf.verdict == verdictThrottle:
+		p.retryLater(inserts, cf.err)
+	default:
+		e.logger.Warn("Could not create a tenant's database", zap.String("database", db), zap.Error(err))
+		p.redirect(ctx, inserts, f)
+	}
+}
+
+// createDatabaseAttempts bounds the tries of one CREATE DATABASE.
+const createDatabaseAttempts = 3
+
+// createDatabase creates database db with CREATE DATABASE IF NOT EXISTS over
+// GreptimeDB's SQL path: a Handle call carrying a query
+// (src/frontend/src/instance/grpc.rs:74-88), answered with the affected rows
+// (src/servers/src/grpc/database.rs:62-77). The statement runs in the catalog
+// of the request's dbname, the exporter's database's
+// (src/operator/src/statement/ddl.rs:2150). db is a tenant's, lower case and
+// within GreptimeDB's name pattern (tenants.database), so it needs no
+// escaping between the quotes, which keep '-', '.', ':', '@' and '#' in it.
+func (e *logsExporter) createDatabase(ctx context.Context, db string) (callFailure, error) {
+	req := &greptimev1.GreptimeRequest{
+		Header: e.headers.header(e.cfg.Database),
+		Request: &greptimev1.GreptimeRequest_Query{Query: &greptimev1.QueryRequest{
+			Query: &greptimev1.QueryRequest_Sql{Sql: `CREATE DATABASE IF NOT EXISTS "` + db + `"`},
+		}},
+	}
+	return e.callBriefly(ctx, createDatabaseAttempts, "", req)
+}
+
+// redirect handles the records of a call whose database refused them (it
+// does not exist, or the exporter's user is denied it): they are
+// dead-lettered into the exporter's database, with the database they were
+// meant for in the row. Records meant for the exporter's own database have
+// nowhere else to go: they are dropped, logged and counted.
+func (p *push) redirect(ctx context.Context, inserts []insert, f callFailure) {
+	e := p.e
+	db := inserts[0].group.database
+	records := 0
+	for _, in := range inserts {
+		records += len(in.events)
+	}
+	why := "GreptimeDB has no database for these events"
+	if f.verdict == verdictDenied {
+		why = "GreptimeDB denied the exporter's user the database of these events"
+	}
+	fields := []zap.Field{zap.String("database", db), zap.String("username", e.cfg.Username), zap.Int("records", records), zap.Error(f.err)}
+	if f.verdict == verdictNoDatabase {
+		fields = append(fields, zap.String("sql", `CREATE DATABASE IF NOT EXISTS "`+db+`"`))
+	}
+	if db == e.cfg.Database || e.deadLetters == nil {
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(records), droppedRejected)
+		e.elsewhereLog.write(e.logger, time.Now(), why+"; dropping them", fields...)
+		p.permErr = errors.Join(p.permErr, fmt.Errorf("database %q: %w", db, f.err))
+		return
+	}
+	letters, types := lettersOf(inserts, f)
+	fate := e.deadLetter(ctx, &p.st.writer, e.cfg.Database, letters, types, droppedRejected)
+	if fate.written > 0 {
+		p.wrote = true
+	}
+	fields = append(fields, zap.String("dead_letter_database", e.cfg.Database), zap.String("dead_letter_table", e.deadLetters.layout.table))
+	if fate.err != nil {
+		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
+		fields = append(fields, zap.Int("dead_lettered", fate.written), zap.Int("dropped", fate.dropped), zap.NamedError("dead_letter_error", fate.err))
+		e.elsewhereLog.write(e.logger, time.Now(), why+"; could not dead-letter all of them", fields...)
+		p.permErr = errors.Join(p.permErr, fmt.Errorf("database %q: %w", db, f.err))
+		return
+	}
+	e.elsewhereLog.write(e.logger, time.Now(), why+"; wrote them to the dead-letter table of the exporter's database", fields...)
 }
 
 // invoke sends inserts as one request. It returns the classified failure
@@ -372,7 +668,8 @@ func (e *logsExporter) invoke(ctx context.Context, st *pushState, inserts []inse
 	for _, in := range inserts {
 		st.inserts = append(st.inserts, in.Insert)
 	}
-	st.request.Reset(e.headers.get(inserts[0].group.database), st.inserts)
+	header, _ := e.headers.get(inserts[0].group.database) // encoded when the inserts were packed
+	st.request.Reset(header, st.inserts)
 	st.trailer = nil
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
 	start := time.Now()
@@ -428,7 +725,7 @@ func (e *logsExporter) recordDuration(ctx context.Context, st *pushState, second
 }
 
 // inserted counts the rows of the last call, a successful one, by table,
-// and tells the catalog.
+// and tells the event catalog.
 func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []insert) {
 	if e.eventCatalog != nil {
 		now := time.Now()
@@ -444,48 +741,31 @@ func (e *logsExporter) inserted(ctx context.Context, st *pushState, inserts []in
 	}
 }
 
-// rejected handles an insert GreptimeDB refused for good: its records go to
-// the dead-letter table when there is one, or are dropped, logged and counted.
-func (e *logsExporter) rejected(ctx context.Context, w *writer, in insert, f callFailure) error {
-	table, eventType := in.group.layout.table, in.group.eventType
-	fields := []zap.Field{zap.String("table", table), zap.String("type", eventType),
-		zap.Int("records", len(in.events)), zap.Int("rows", in.rows), zap.Error(f.err)}
-	if e.deadLetters != nil {
-		dlErr := e.writeDeadLetters(ctx, w, in, f)
-		if dlErr == nil {
-			e.telemetry.ExporterGreptimeEventsRecordsDeadLettered.Add(ctx, int64(len(in.events)), e.tableAttrs[table])
-			e.logger.Warn("GreptimeDB rejected events; wrote them to the dead-letter table",
-				append(fields, zap.String("dead_letter_table", e.deadLetters.table))...)
-			return nil
-		}
-		e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
-		fields = append(fields, zap.NamedError("dead_letter_error", dlErr))
-	}
-	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(in.events)), droppedRejected)
-	e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
-	return fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err)
-}
-
-// refused handles a call whose credentials GreptimeDB refused: its records
-// are dropped and counted, never dead-lettered (that write would be refused
-// too), and the failure is logged once until a call succeeds again.
+// refused drops the records of a call GreptimeDB refused the exporter's
+// credentials for, or whose database, the exporter's own, it denied the
+// exporter's user: dead letters would be refused too. Every batch fails the
+// same way until the configuration is fixed, so the failure is logged once,
+// clearly, until a call succeeds again, and the rest counted.
 func (e *logsExporter) refused(ctx context.Context, inserts []insert, f callFailure) error {
 	records := 0
 	for _, in := range inserts {
 		records += len(in.events)
 	}
 	e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(records), droppedRejected)
-	fields := []zap.Field{zap.Int("records", records), zap.Error(f.err)}
-	if e.authErrorLogged.CompareAndSwap(false, true) {
-		// Every batch fails the same way until the credentials are fixed:
-		// say it once, clearly, and count the rest.
-		e.logger.Error("GreptimeDB refused the exporter's credentials; every event is dropped until "+
-			"\"username\" and \"password\" are fixed (further failures are logged at debug level)",
-			append(fields, zap.String("username", e.cfg.Username), zap.String("database", e.cfg.Database))...)
-	} else {
-		e.logger.Debug("GreptimeDB refused the exporter's credentials; dropping events", fields...)
+	db := inserts[0].group.database
+	msg := "GreptimeDB refused the exporter's credentials; every event is dropped until \"username\" and \"password\" are fixed"
+	err := fmt.Errorf("GreptimeDB refused the credentials: %w", f.err)
+	if f.verdict == verdictDenied {
+		msg = "GreptimeDB denied the exporter's user its database; every event is dropped until the user may write there"
+		err = fmt.Errorf("GreptimeDB denied database %q: %w", db, f.err)
 	}
-	return fmt.Errorf("GreptimeDB refused the credentials: %w", f.err)
+	fields := []zap.Field{zap.Int("records", records), zap.String("username", e.cfg.Username), zap.String("database", db), zap.Error(f.err)}
+	if e.authErrorLogged.CompareAndSwap(false, true) {
+		e.logger.Error(msg+" (further failures are logged at debug level)", fields...)
+	} else {
+		e.logger.Debug(msg, fields...)
+	}
+	return err
 }
 
 // settledLayouts are the layouts this exporter has written, by database:

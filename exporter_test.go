@@ -403,7 +403,7 @@ func TestLargePushesAreSplitAtMaxRequestBytes(t *testing.T) {
 	assertRecordsDropped(t, h.tel, counts{"invalid": 1})
 	tooLarge := h.logs.FilterMessage("Dropped records that cannot be stored (type and error of the first)").All()
 	require.Len(t, tooLarge, 1)
-	assert.Contains(t, tooLarge[0].ContextMap()["error"], "larger than max_request_bytes")
+	assert.Contains(t, tooLarge[0].ContextMap()["error"], "record is too large to send")
 }
 
 func countByType(tb greptimetest.Table) map[string]int {

@@ -53,8 +53,8 @@ func FuzzMapping(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	m := newMapping(fuzzConfig())
-	header := wire.EncodeHeader(testHeader)
+	m := mustMapping(f, fuzzConfig())
+	header := mustHeader(f, testHeader)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
 		if err != nil {
@@ -71,8 +71,8 @@ func FuzzRecord(f *testing.F) {
 	f.Add("", "", "", "", "", int64(0), 0.0, uint64(0), uint8(0))
 	f.Add("bad\xffname\x00\n", "key\xfe", "\x80", "\xc3\x28", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64), uint8(200))
 	f.Add("x", "event.name", "k", "v", "b", int64(-1), math.Inf(1), uint64(1<<63), uint8(100))
-	m := newMapping(fuzzConfig())
-	header := wire.EncodeHeader(testHeader)
+	m := mustMapping(f, fuzzConfig())
+	header := mustHeader(f, testHeader)
 	f.Fuzz(func(t *testing.T, eventName, attrKey, key, value, body string, i int64, d float64, ts uint64, depth uint8) {
 		ld := plog.NewLogs()
 		rl := ld.ResourceLogs().AppendEmpty()
@@ -117,9 +117,9 @@ func checkMapping(t *testing.T, ld plog.Logs, m *mapping, header []byte, maxByte
 		w  writer
 	)
 	groups, dropped := gr.group(ld, m, exportTime, "")
-	w.start(m.payload, maxBytes)
+	w.start(m.payload)
 	defer w.finish(true)
-	requests, tooLarge := w.pack(groups, header)
+	requests, tooLarge := w.pack(groups, header, maxBytes)
 	accounted := dropped.filtered + len(dropped.invalid) + len(tooLarge)
 	for _, inserts := range requests {
 		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)

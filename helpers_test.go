@@ -36,6 +36,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
+func mustMapping(t testing.TB, cfg *Config) *mapping {
+	t.Helper()
+	m, err := newMapping(cfg)
+	require.NoError(t, err)
+	return m
+}
+
+func mustHeader(t testing.TB, h *greptimev1.RequestHeader) []byte {
+	t.Helper()
+	b, err := wire.EncodeHeader(h)
+	require.NoError(t, err)
+	return b
+}
+
 // exportTime stands in for the clock in mapping tests.
 var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
@@ -235,17 +249,17 @@ var testHeader = &greptimev1.RequestHeader{
 // checked against the limit.
 func mapLogs(t testing.TB, cfg *Config, ld plog.Logs) mapped {
 	t.Helper()
-	m := newMapping(cfg)
+	m := mustMapping(t, cfg)
 	var (
 		gr  grouper
 		w   writer
 		out mapped
 	)
 	out.groups, out.dropped = gr.group(ld, m, exportTime, "")
-	header := wire.EncodeHeader(testHeader)
-	w.start(m.payload, cfg.MaxRequestBytes)
+	header := mustHeader(t, testHeader)
+	w.start(m.payload)
 	defer w.finish(true)
-	out.inserts, out.tooLarge = w.pack(out.groups, header)
+	out.inserts, out.tooLarge = w.pack(out.groups, header, cfg.MaxRequestBytes)
 	for _, inserts := range out.inserts {
 		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
 		if len(b) > cfg.MaxRequestBytes {

@@ -20,7 +20,7 @@ import (
 // column's strings into JSONB and refuses any other kind of value
 // (src/operator/src/req_convert/common.rs:42-50).
 
-var errRecordTooLarge = errors.New("record is larger than max_request_bytes on its own")
+var errRecordTooLarge = errors.New("record is too large to send")
 
 // insert is the events of one group written as one RowInsertRequest.
 type insert struct {
@@ -34,9 +34,8 @@ type insert struct {
 // writer writes groups into inserts in a pooled buffer. It holds the
 // scratch space one push reuses; a writer is used by one goroutine at a time.
 type writer struct {
-	buf             *wire.Buffer
-	payload         PayloadConfig
-	maxRequestBytes int
+	buf     *wire.Buffer
+	payload PayloadConfig
 
 	typeValue   []byte // the current group's type, as a Row value
 	payloadJSON []byte // the current event's payload
@@ -52,13 +51,12 @@ type writer struct {
 }
 
 // start readies the writer for a push: a buffer from the pool.
-func (w *writer) start(payload PayloadConfig, maxRequestBytes int) {
+func (w *writer) start(payload PayloadConfig) {
 	w.buf = wire.GetBuffer()
 	clear(w.inserts)
 	clear(w.requests)
 	w.inserts, w.requests = w.inserts[:0], w.requests[:0]
 	w.payload = payload
-	w.maxRequestBytes = maxRequestBytes
 }
 
 // finish hands the buffer back when release is true: when no call that
@@ -71,13 +69,13 @@ func (w *writer) finish(release bool) {
 }
 
 // pack writes groups into inserts and packs them, in order, into requests
-// of at most max_request_bytes: each element of the result is the inserts
-// of one request. A group too large for the room left in a request is cut
-// at a record boundary and continues in the next. A record too large for a
+// of at most limit bytes: each element of the result is the inserts of one
+// request. A group too large for the room left in a request is cut at a
+// record boundary and continues in the next. A record too large for a
 // request of its own is removed from its group and returned in tooLarge.
 // header is the requests' (from wire.EncodeHeader).
-func (w *writer) pack(groups []*group, header []byte) (requests [][]insert, tooLarge []invalidRecord) {
-	maxBytes := w.maxRequestBytes - wire.RequestOverhead(header) // for the inserts
+func (w *writer) pack(groups []*group, header []byte, limit int) (requests [][]insert, tooLarge []invalidRecord) {
+	maxBytes := limit - wire.RequestOverhead(header) // for the inserts
 	firstRequest := len(w.requests)
 	current := len(w.inserts) // where the current request's inserts start in w.inserts
 	used := 0                 // bytes of the current request's inserts
@@ -104,8 +102,8 @@ func (w *writer) pack(groups []*group, header []byte) (requests [][]insert, tooL
 				if next > first || len(w.inserts) > current {
 					break // the event starts the next request
 				}
-				tooLarge = append(tooLarge, invalidRecord{database: g.database, eventType: g.eventType, event: g.events[next], size: eventBytes,
-					err: fmt.Errorf("%w: its rows take %d bytes, a request at most %d", errRecordTooLarge, eventBytes, w.maxRequestBytes)})
+				tooLarge = append(tooLarge, invalidRecord{database: g.database, target: g.database, eventType: g.eventType, event: g.events[next], size: eventBytes,
+					err: fmt.Errorf("%w: its rows take %d bytes, a request at most %d (max_request_bytes, or less where GreptimeDB refused a larger one)", errRecordTooLarge, eventBytes, limit)})
 				// Out of the group, so a retry of the group does not carry it either.
 				g.events = append(g.events[:next], g.events[next+1:]...)
 			}
@@ -148,7 +146,11 @@ func (w *writer) appendEvent(ev *event, g *group) (rows, nulled int) {
 			nulled++
 		}
 	}
-	w.payloadJSON = appendPayload(w.payloadJSON[:0], ev, w.payload)
+	if r := ev.rejection; r != nil && r.payload != nil {
+		w.payloadJSON = append(w.payloadJSON[:0], r.payload...)
+	} else {
+		w.payloadJSON = appendPayload(w.payloadJSON[:0], ev, w.payload)
+	}
 	if l.expand < 0 {
 		w.appendRow(ev, expandAt)
 		return 1, nulled

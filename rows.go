@@ -60,7 +60,11 @@ type extraColumn struct {
 }
 
 // newMapping compiles a validated config.
-func newMapping(cfg *Config) *mapping {
+func newMapping(cfg *Config) (*mapping, error) {
+	fallback, err := newLayout(cfg.Table, nil, cfg.policyOf(EventConfig{}))
+	if err != nil {
+		return nil, err
+	}
 	m := &mapping{
 		database:       cfg.Database,
 		tenants:        newTenants(cfg),
@@ -69,23 +73,26 @@ func newMapping(cfg *Config) *mapping {
 		payload:        cfg.Payload,
 		exclude:        toSet(cfg.Filter.Exclude),
 		layouts:        make(map[string]*layout, len(cfg.Events)),
-		fallback:       newLayout(cfg.Table, nil, cfg.policyOf(EventConfig{})),
+		fallback:       fallback,
 	}
 	if len(cfg.Filter.Include) > 0 {
 		m.include = toSet(cfg.Filter.Include)
 	}
 	for eventType, ec := range cfg.Events {
-		l := newLayout(cfg.tableOf(ec), ec.Columns, cfg.policyOf(ec))
+		l, err := newLayout(cfg.tableOf(ec), ec.Columns, cfg.policyOf(ec))
+		if err != nil {
+			return nil, err
+		}
 		if eventType == wildcardEventType {
 			m.fallback = l
 		} else {
 			m.layouts[eventType] = l
 		}
 	}
-	return m
+	return m, nil
 }
 
-func newLayout(table string, cols []ColumnConfig, policy tablePolicy) *layout {
+func newLayout(table string, cols []ColumnConfig, policy tablePolicy) (*layout, error) {
 	extra := make([]extraColumn, len(cols))
 	expand := -1
 	for i, c := range cols {
@@ -105,8 +112,9 @@ func newLayout(table string, cols []ColumnConfig, policy tablePolicy) *layout {
 }
 
 // compileLayout lays out a table: the base columns, the event id when
-// enabled, then the extra columns.
-func compileLayout(table string, extra []extraColumn, expand int, policy tablePolicy) *layout {
+// enabled, then the extra columns. It fails only on names that are not
+// valid UTF-8, which Validate keeps out.
+func compileLayout(table string, extra []extraColumn, expand int, policy tablePolicy) (*layout, error) {
 	l := &layout{table: table, extra: extra, expand: expand, hints: formatHints(policy)}
 	l.columns = []*greptimev1.ColumnSchema{
 		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
@@ -130,14 +138,17 @@ func compileLayout(table string, extra []extraColumn, expand int, policy tablePo
 			SemanticType: col.semantic,
 		})
 	}
-	l.wire = wire.EncodeTable(table, l.columns)
+	var err error
+	if l.wire, err = wire.EncodeTable(table, l.columns); err != nil {
+		return nil, err
+	}
 	var key strings.Builder
 	key.WriteString(table)
 	for _, c := range l.columns {
 		fmt.Fprintf(&key, "\x00%s:%d:%d", c.ColumnName, c.Datatype, c.SemanticType)
 	}
 	l.key = key.String()
-	return l
+	return l, nil
 }
 
 // tables lists the tables of the mapping's layouts.
@@ -259,6 +270,8 @@ type event struct {
 	lr        plog.LogRecord
 	ri, si    int
 	timestamp int64 // nanoseconds since the epoch
+	// rejection is set on a dead letter: why it is one.
+	rejection *rejection
 }
 
 // group holds the events of one (database, table, type): they become one
@@ -280,6 +293,7 @@ type drops struct {
 // invalidRecord is a record that cannot be stored as an event.
 type invalidRecord struct {
 	database  string // where its dead letter goes: its own, or the exporter's when denied
+	target    string // the database it was meant for; "" for a tenant not allowed
 	eventType string
 	err       error
 	event     event // its timestamp is 0 when the record's is out of range
@@ -332,7 +346,7 @@ func (gr *grouper) group(ld plog.Logs, m *mapping, now time.Time, tenant string)
 				}
 				ts, err := recordTimestamp(lr, now)
 				if err != nil {
-					dropped.invalid = append(dropped.invalid, invalidRecord{database: db, eventType: eventType, err: err, event: ev})
+					dropped.invalid = append(dropped.invalid, invalidRecord{database: db, target: db, eventType: eventType, err: err, event: ev})
 					continue
 				}
 				ev.timestamp = ts

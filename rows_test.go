@@ -17,9 +17,9 @@ import (
 )
 
 // groupLogs groups ld with cfg's mapping.
-func groupLogs(cfg *Config, ld plog.Logs) ([]*group, drops) {
+func groupLogs(t testing.TB, cfg *Config, ld plog.Logs) ([]*group, drops) {
 	var gr grouper
-	return gr.group(ld, newMapping(cfg), exportTime, "")
+	return gr.group(ld, mustMapping(t, cfg), exportTime, "")
 }
 
 // The reference's test_group_events_by_type: types A, B and C, grouped by type.
@@ -28,7 +28,7 @@ func TestGroupEventsByType(t *testing.T) {
 	cfg.Events = map[string]EventConfig{"B": {Table: "table_B"}, "C": {Table: "table_C"}}
 	ld := logsOfTypes("A", "B", "A", "C", "B", "C", "A")
 
-	groups, dropped := groupLogs(cfg, ld)
+	groups, dropped := groupLogs(t, cfg, ld)
 
 	assert.Equal(t, drops{}, dropped)
 	require.Len(t, groups, 3)
@@ -123,7 +123,7 @@ func TestEventType(t *testing.T) {
 			}
 			lr := plog.NewLogRecord()
 			tt.record(lr)
-			assert.Equal(t, tt.want, newMapping(cfg).eventType(lr))
+			assert.Equal(t, tt.want, mustMapping(t, cfg).eventType(lr))
 		})
 	}
 }
@@ -144,7 +144,7 @@ func TestFilter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := defaultConfig()
 			cfg.Filter = tt.filter
-			groups, dropped := groupLogs(cfg, logsOfTypes("a", "b", "a", "b", "c"))
+			groups, dropped := groupLogs(t, cfg, logsOfTypes("a", "b", "a", "b", "c"))
 			var types []string
 			for _, g := range groups {
 				types = append(types, g.eventType)
@@ -189,7 +189,7 @@ func TestInvalidRecordIsDroppedAlone(t *testing.T) {
 	ld := logsOfTypes("a", "a", "b")
 	ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1).SetTimestamp(pcommon.Timestamp(math.MaxUint64))
 
-	groups, dropped := groupLogs(defaultConfig(), ld)
+	groups, dropped := groupLogs(t, defaultConfig(), ld)
 
 	require.Len(t, dropped.invalid, 1)
 	assert.Equal(t, "a", dropped.invalid[0].eventType)
@@ -321,7 +321,7 @@ func TestGroupLogsKeepResourceAndScope(t *testing.T) {
 			}
 		}
 	}
-	groups, _ := groupLogs(defaultConfig(), ld)
+	groups, _ := groupLogs(t, defaultConfig(), ld)
 	require.Len(t, groups, 2)
 
 	got := plog.NewLogs()
@@ -461,7 +461,7 @@ func TestGroupManyTypes(t *testing.T) {
 	}
 	ld := logsOfTypes(append(types, types...)...) // each type twice, far apart
 
-	groups, _ := groupLogs(defaultConfig(), ld)
+	groups, _ := groupLogs(t, defaultConfig(), ld)
 
 	require.Len(t, groups, len(types))
 	for i, g := range groups {

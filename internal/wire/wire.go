@@ -12,6 +12,7 @@ package wire // import "github.com/greptime-events/greptimeeventsexporter/intern
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -116,21 +117,22 @@ func AppendRowPrefix(b []byte, size int) []byte {
 	return protowire.AppendVarint(b, uint64(size))
 }
 
-// appendMessage appends a length-delimited field holding a message.
-func appendMessage(b []byte, num protowire.Number, msg proto.Message) []byte {
+// appendMessage appends a length-delimited field holding a message. It
+// fails where proto.Marshal does: on invalid UTF-8 in a string field, which
+// GreptimeDB's decoder would refuse too.
+func appendMessage(b []byte, num protowire.Number, msg proto.Message) ([]byte, error) {
 	m, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
 	if err != nil {
-		// Only invalid UTF-8 in a string field fails; the callers' strings
-		// are configuration, validated as identifiers or read from YAML.
-		panic(fmt.Sprintf("marshal %T: %v", msg, err))
+		return b, fmt.Errorf("encode %T: %w", msg, err)
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendBytes(b, m)
+	return protowire.AppendBytes(b, m), nil
 }
 
 // EncodeHeader is the GreptimeRequest.header field, the same in every
-// request of one database and set of credentials.
-func EncodeHeader(h *greptimev1.RequestHeader) []byte {
+// request of one database and set of credentials. It fails on a dbname or
+// credentials that are not valid UTF-8.
+func EncodeHeader(h *greptimev1.RequestHeader) ([]byte, error) {
 	return appendMessage(nil, fieldRequestHeader, h)
 }
 
@@ -141,13 +143,20 @@ type Table struct {
 	columns []byte // the Rows.schema fields
 }
 
-// EncodeTable encodes a table's name and columns once, for every insert into it.
-func EncodeTable(name string, columns []*greptimev1.ColumnSchema) Table {
+// EncodeTable encodes a table's name and columns once, for every insert
+// into it. It fails on names that are not valid UTF-8.
+func EncodeTable(name string, columns []*greptimev1.ColumnSchema) (Table, error) {
+	if !utf8.ValidString(name) {
+		return Table{}, fmt.Errorf("table name %q is not valid UTF-8", name)
+	}
 	t := Table{name: protowire.AppendString(protowire.AppendTag(nil, fieldTableName, protowire.BytesType), name)}
 	for _, c := range columns {
-		t.columns = appendMessage(t.columns, fieldColumn, c)
+		var err error
+		if t.columns, err = appendMessage(t.columns, fieldColumn, c); err != nil {
+			return Table{}, err
+		}
 	}
-	return t
+	return t, nil
 }
 
 // framingRoom is the most bytes an insert's framing takes besides the

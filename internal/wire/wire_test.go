@@ -69,8 +69,34 @@ func testRows() [][]testRow {
 	}
 }
 
+func mustHeader(t *testing.T, h *greptimev1.RequestHeader) []byte {
+	t.Helper()
+	b, err := EncodeHeader(h)
+	require.NoError(t, err)
+	return b
+}
+
+func mustTable(t *testing.T, name string, columns []*greptimev1.ColumnSchema) Table {
+	t.Helper()
+	table, err := EncodeTable(name, columns)
+	require.NoError(t, err)
+	return table
+}
+
+// TestInvalidUTF8IsAnErrorNotAPanic: a dbname can come from a record (a
+// tenant); GreptimeDB's decoder refuses strings that are not UTF-8, and so
+// does the encoder, with an error.
+func TestInvalidUTF8IsAnErrorNotAPanic(t *testing.T) {
+	_, err := EncodeHeader(&greptimev1.RequestHeader{Dbname: "team_\xff"})
+	assert.ErrorContains(t, err, "invalid UTF-8")
+	_, err = EncodeTable("t\xff", testColumns)
+	assert.ErrorContains(t, err, "not valid UTF-8")
+	_, err = EncodeTable("t", []*greptimev1.ColumnSchema{{ColumnName: "c\xfe"}})
+	assert.ErrorContains(t, err, "invalid UTF-8")
+}
+
 func TestRequestMatchesTheGeneratedEncoding(t *testing.T) {
-	header := EncodeHeader(testHeader)
+	header := mustHeader(t, testHeader)
 	buf := GetBuffer()
 	defer buf.Release()
 
@@ -78,7 +104,7 @@ func TestRequestMatchesTheGeneratedEncoding(t *testing.T) {
 	var inserts []Insert
 	for i, rows := range testRows() {
 		name := strings.Repeat("t", 1+i*70) // table names of 1 to 211 bytes
-		table := EncodeTable(name, testColumns)
+		table := mustTable(t, name, testColumns)
 		mark := buf.BeginInsert(table)
 		msg := &greptimev1.RowInsertRequest{TableName: name, Rows: &greptimev1.Rows{Schema: testColumns}}
 		for _, r := range rows {
@@ -115,7 +141,7 @@ func TestRequestMatchesTheGeneratedEncoding(t *testing.T) {
 func TestDiscardedInsertLeavesNothing(t *testing.T) {
 	buf := GetBuffer()
 	defer buf.Release()
-	table := EncodeTable("t", testColumns)
+	table := mustTable(t, "t", testColumns)
 	mark := buf.BeginInsert(table)
 	buf.B = testRow{s: "gone"}.appendTo(buf.B)
 	buf.B = buf.B[:mark] // every record turned out too large
@@ -132,10 +158,10 @@ func TestDiscardedInsertLeavesNothing(t *testing.T) {
 func TestCodecSendsRequestsAsWritten(t *testing.T) {
 	buf := GetBuffer()
 	defer buf.Release()
-	table := EncodeTable("t", testColumns)
+	table := mustTable(t, "t", testColumns)
 	mark := buf.BeginInsert(table)
 	buf.B = testRow{s: "x", ts: 5}.appendTo(buf.B)
-	req := NewRequest(EncodeHeader(testHeader), []Insert{buf.EndInsert(mark, table)})
+	req := NewRequest(mustHeader(t, testHeader), []Insert{buf.EndInsert(mark, table)})
 
 	out, err := NewCodec().Marshal(req)
 	require.NoError(t, err)
