@@ -255,4 +255,3 @@ func truncatedPayload(payload []byte, recordBytes int) []byte {
 	out = jsonenc.AppendString(out, prefix)
 	return append(out, '}')
 }
-
