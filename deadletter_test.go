@@ -17,33 +17,37 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
 )
 
-// createConflictingTable makes "orders" on the server with a STRING payload,
-// so the exporter's JSON payload is a column type conflict: GreptimeDB
-// rejects such an insert permanently.
-func createConflictingTable(t *testing.T, srv *greptimetest.Server) {
+// insertOneRow inserts one row into table of database public through the
+// server at addr, as another writer would.
+func insertOneRow(t *testing.T, addr, table string, schema []*greptimev1.ColumnSchema, row []*greptimev1.Value) {
 	t.Helper()
-	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	defer conn.Close()
 	_, err = greptimev1.NewGreptimeDatabaseClient(conn).Handle(context.Background(), &greptimev1.GreptimeRequest{
 		Header: &greptimev1.RequestHeader{Dbname: "public"},
 		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
-			TableName: "orders",
-			Rows: &greptimev1.Rows{
-				Schema: []*greptimev1.ColumnSchema{
-					{ColumnName: "type", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
-					{ColumnName: "payload", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_FIELD},
-					{ColumnName: "timestamp", Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
-				},
-				Rows: []*greptimev1.Row{{Values: []*greptimev1.Value{
-					{ValueData: &greptimev1.Value_StringValue{StringValue: "legacy"}},
-					{ValueData: &greptimev1.Value_StringValue{StringValue: "plain text"}},
-					{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: 1}},
-				}}},
-			},
+			TableName: table,
+			Rows:      &greptimev1.Rows{Schema: schema, Rows: []*greptimev1.Row{{Values: row}}},
 		}}}},
 	})
 	require.NoError(t, err)
+}
+
+// createConflictingTable makes "orders" on the server with a STRING payload,
+// so the exporter's JSON payload is a column type conflict: GreptimeDB
+// rejects such an insert permanently.
+func createConflictingTable(t *testing.T, srv *greptimetest.Server) {
+	t.Helper()
+	insertOneRow(t, srv.Addr(), "orders", []*greptimev1.ColumnSchema{
+		{ColumnName: "type", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
+		{ColumnName: "payload", Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_FIELD},
+		{ColumnName: "timestamp", Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
+	}, []*greptimev1.Value{
+		{ValueData: &greptimev1.Value_StringValue{StringValue: "legacy"}},
+		{ValueData: &greptimev1.Value_StringValue{StringValue: "plain text"}},
+		{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: 1}},
+	})
 }
 
 func deadLetterHarness(t *testing.T) *harness {
@@ -175,4 +179,43 @@ func TestRecordsThatCannotBeStoredAreDeadLettered(t *testing.T) {
 	assertDeadLettered(t, h.tel, counts{"orders": 1, "events": 1})
 	assertRecordsDropped(t, h.tel, nil)
 	assert.Equal(t, sent, landed+2, "landed + dead-lettered = sent")
+}
+
+// TestDeadLetterTooLargeForARequestIsTruncated: a dead-letter row carries
+// more than its record's row (the rejection's columns), so a record that
+// fitted a request can make a dead letter that does not. That dead letter
+// keeps the start of its payload, as an unstorable record's does, and every
+// record is counted as what became of it: here, all dead-lettered.
+func TestDeadLetterTooLargeForARequestIsTruncated(t *testing.T) {
+	const maxBytes = 16 << 10
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.MaxRequestBytes = maxBytes
+		cfg.Events = map[string]EventConfig{"order.placed": {Table: "orders"}}
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	}})
+	createConflictingTable(t, h.srv)
+	ld := logsOfTypes("order.placed", "order.placed", "order.placed")
+	big := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
+	big.Body().SetStr(strings.Repeat("x", maxBytes-250)) // its row fits a request; its dead letter does not
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), ld))
+
+	letters, ok := h.srv.Table("public", "events_rejected")
+	require.True(t, ok)
+	require.Len(t, letters.Rows, 3)
+	truncated := 0
+	for _, row := range letters.Rows {
+		assert.Equal(t, "orders", row["target_table"])
+		assert.Contains(t, row["error_message"], "column payload expect type")
+		if p := row["payload"].(map[string]any); p["truncated"] == true {
+			truncated++
+			assert.True(t, strings.HasPrefix(p["payload_prefix"].(string), `{"body":"xxx`))
+		}
+	}
+	assert.Equal(t, 1, truncated)
+	assertDeadLettered(t, h.tel, counts{"orders": 3})
+	assertRecordsDropped(t, h.tel, nil)
+	for _, c := range h.srv.Calls() {
+		assert.LessOrEqual(t, c.RowCount(), 3)
+	}
 }

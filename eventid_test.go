@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,6 +60,63 @@ func TestEventIDIsStable(t *testing.T) {
 	// Pinned: an id that changes between releases stops a replay after an
 	// upgrade from collapsing into the rows written before it.
 	assert.Equal(t, "4377e55cbbcd0ec4a3ad67b81ff5ecd1", idOf(t, idRecord()))
+}
+
+// everyValueRecord is a record that carries every pcommon value type in
+// its body and attributes, empty and nested ones included.
+func everyValueRecord() plog.Logs {
+	ld := idRecord()
+	_, _, lr := recordOf(ld)
+	fill := func(m pcommon.Map) {
+		m.PutStr("str", "café")
+		m.PutStr("empty_str", "")
+		m.PutInt("int", -7)
+		m.PutDouble("double", 2.5)
+		m.PutDouble("negative_zero", math.Copysign(0, -1))
+		m.PutDouble("nan", math.NaN())
+		m.PutDouble("inf", math.Inf(1))
+		m.PutBool("bool", true)
+		m.PutEmptyBytes("bytes").FromRaw([]byte{0, 1, 0xff})
+		m.PutEmptyBytes("empty_bytes")
+		m.PutEmpty("empty")
+		m.PutEmptyMap("empty_map")
+		m.PutEmptySlice("empty_slice")
+		nested := m.PutEmptyMap("map")
+		nested.PutInt("a", 1)
+		nested.PutEmptyMap("b").PutEmptySlice("c").AppendEmpty().SetDouble(-1e300)
+		list := m.PutEmptySlice("slice")
+		list.AppendEmpty().SetStr("x")
+		list.AppendEmpty().SetInt(1)
+		list.AppendEmpty().SetBool(false)
+		list.AppendEmpty().SetEmptyBytes().FromRaw([]byte("y"))
+		list.AppendEmpty()
+		list.AppendEmpty().SetEmptySlice().AppendEmpty().SetEmptyMap().PutDouble("z", 0.1)
+	}
+	fill(lr.Attributes())
+	fill(lr.Body().SetEmptyMap())
+	return ld
+}
+
+// TestEventIDIsPinnedForEveryValueType pins the id's encoding of every value
+// type: a change to how any of them is hashed changes this id.
+func TestEventIDIsPinnedForEveryValueType(t *testing.T) {
+	assert.Equal(t, "a7074a77cb215f56bec90c73f464e23c", idOf(t, everyValueRecord()))
+	// Each value type counts: changing one changes the id.
+	base := idOf(t, everyValueRecord())
+	for _, change := range []func(pcommon.Map){
+		func(m pcommon.Map) { m.PutDouble("double", 2.25) },
+		func(m pcommon.Map) { m.PutDouble("negative_zero", 0) },
+		func(m pcommon.Map) { m.PutEmptyBytes("bytes").FromRaw([]byte{0, 1, 0xfe}) },
+		func(m pcommon.Map) { m.PutEmptySlice("empty_slice").AppendEmpty() },
+		func(m pcommon.Map) { m.PutEmptyMap("empty_map").PutEmpty("k") },
+		func(m pcommon.Map) { v, _ := m.Get("slice"); v.Slice().At(4).SetStr("") },
+		func(m pcommon.Map) { m.PutStr("empty", "") },
+	} {
+		ld := everyValueRecord()
+		_, _, lr := recordOf(ld)
+		change(lr.Attributes())
+		assert.NotEqual(t, base, idOf(t, ld))
+	}
 }
 
 func TestEventIDChangesWithEveryIdentifyingPart(t *testing.T) {

@@ -378,12 +378,16 @@ func (p *push) settle(ctx context.Context, inserts []insert, hints string, kind 
 		p.redirect(ctx, inserts, f)
 	case verdictReject:
 		switch {
+		case kind == firstCall && f.tableMissing():
+			// A first write's inserts are all of one layout, into one table
+			// the frontend will not create: alone, each is refused again.
+			p.rejected(ctx, inserts, f)
 		case len(inserts) > 1 || kind == sharedCall:
 			p.resendAlone(ctx, inserts, f)
 		case f.unknownColumns():
 			p.resendAfterRace(ctx, inserts[0], f)
 		default:
-			p.rejected(ctx, inserts[0], f)
+			p.rejected(ctx, inserts, f)
 		}
 	}
 }
@@ -448,7 +452,7 @@ func (p *push) resendAfterRace(ctx context.Context, in insert, f callFailure) {
 		}
 	}
 	if f.verdict == verdictReject && f.unknownColumns() {
-		p.rejected(ctx, in, f)
+		p.rejected(ctx, []insert{in}, f)
 		return
 	}
 	p.settle(ctx, []insert{in}, in.group.layout.hints, firstCall, f)
@@ -466,26 +470,33 @@ func pause(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// rejected handles a lone insert GreptimeDB refused for good: its records
-// go to the dead-letter table of its database when there is one, or are
-// dropped, logged and counted. Where the refusal is GreptimeDB declining
-// to create or alter the table, the log gives the statement that would.
-func (p *push) rejected(ctx context.Context, in insert, f callFailure) {
+// rejected handles inserts GreptimeDB refused for good, each on its own or
+// all for one reason, all of one table: their records go to the dead-letter
+// table of their database when there is one, or are dropped, logged and
+// counted. Where the refusal is GreptimeDB declining to create or alter the
+// table, the log gives the statement that would.
+func (p *push) rejected(ctx context.Context, inserts []insert, f callFailure) {
 	e := p.e
-	table, eventType := in.group.layout.table, in.group.eventType
-	fields := []zap.Field{zap.String("database", in.group.database), zap.String("table", table), zap.String("type", eventType),
-		zap.Int("records", len(in.events)), zap.Int("rows", in.rows), zap.Error(f.err)}
-	if sql := f.remedy(in.group.layout); sql != "" {
+	g := inserts[0].group
+	records, rows := 0, 0
+	for _, in := range inserts {
+		records += len(in.events)
+		rows += in.rows
+	}
+	fields := []zap.Field{zap.String("database", g.database), zap.String("table", g.layout.table), zap.String("type", g.eventType),
+		zap.Int("records", records), zap.Int("rows", rows), zap.Error(f.err)}
+	if sql := f.remedy(g.layout); sql != "" {
 		fields = append(fields, zap.String("sql", sql))
 	}
+	err := fmt.Errorf("insert into %q (type %q): %w", g.layout.table, g.eventType, f.err)
 	if e.deadLetters == nil {
-		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(len(in.events)), droppedRejected)
+		e.telemetry.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(records), droppedRejected)
 		e.logger.Error("GreptimeDB rejected events permanently; dropping them", fields...)
-		p.permErr = errors.Join(p.permErr, fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err))
+		p.permErr = errors.Join(p.permErr, err)
 		return
 	}
-	letters, types := lettersOf([]insert{in}, f)
-	fate := e.deadLetter(ctx, &p.st.writer, in.group.database, letters, types, droppedRejected)
+	letters, types := lettersOf(inserts, f)
+	fate := e.deadLetter(ctx, &p.st.writer, g.database, letters, types, droppedRejected)
 	if fate.written > 0 {
 		p.wrote = true
 	}
@@ -497,7 +508,7 @@ func (p *push) rejected(ctx context.Context, in insert, f callFailure) {
 	e.telemetry.ExporterGreptimeEventsDeadLetterWriteFailures.Add(ctx, 1)
 	e.logger.Error("GreptimeDB rejected events permanently; dropping them",
 		append(fields, zap.Int("dead_lettered", fate.written), zap.Int("dropped", fate.dropped), zap.NamedError("dead_letter_error", fate.err))...)
-	p.permErr = errors.Join(p.permErr, fmt.Errorf("insert into %q (type %q): %w", table, eventType, f.err))
+	p.permErr = errors.Join(p.permErr, err)
 }
 
 // lettersOf is the events of inserts as dead letters of the failure f,

@@ -44,18 +44,32 @@ func createDefaultConfig() component.Config {
 	queue.BlockOnOverflow = false
 	queue.Batch = configoptional.Some(batch)
 
+	// A push outlasts GreptimeDB's own bounds on a write: up to 10 s waiting
+	// for write-bytes quota (DEFAULT_MEMORY_WAIT_TIMEOUT,
+	// src/common/memory-manager/src/policy.rs:21), then up to 10 s for the
+	// datanodes (src/common/options/src/datanode.rs:43,
+	// src/common/grpc/src/channel_manager.rs:37), and 10 s for a table's
+	// creation and the network. A push abandoned sooner is still applied by
+	// GreptimeDB (src/operator/src/insert.rs:434), and its retry stores the
+	// rows twice.
+	timeout := exporterhelper.NewDefaultTimeoutConfig()
+	timeout.Timeout = 30 * time.Second
+
 	// The recorder retries three times, backing off from 5s/3 to 5s without
-	// jitter; 12s of elapsed time allows exactly those three retries.
+	// jitter (1666ms, 3332ms, 5s: 10s in all). exporterhelper bounds retries
+	// by elapsed time, so that time must hold three attempts that run to the
+	// timeout besides the backoff, for three retries whatever the attempts
+	// take; attempts that fail at once go on every 5 s until then.
 	retry := configretry.NewDefaultBackOffConfig()
 	retry.InitialInterval = 1666 * time.Millisecond
 	retry.Multiplier = 2
 	retry.MaxInterval = 5 * time.Second
 	retry.RandomizationFactor = 0
-	retry.MaxElapsedTime = 12 * time.Second
+	retry.MaxElapsedTime = 3*timeout.Timeout + 10*time.Second // 100s
 
 	return &Config{
 		ClientConfig:  client,
-		TimeoutConfig: exporterhelper.NewDefaultTimeoutConfig(),
+		TimeoutConfig: timeout,
 		QueueConfig:   configoptional.Some(queue),
 		RetryConfig:   retry,
 		Database:      "public",

@@ -1,6 +1,7 @@
 package greptimeeventsexporter
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -8,14 +9,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
@@ -207,4 +217,94 @@ func TestFuzzCorpus(t *testing.T) {
 		require.NoError(t, err, "run: go test -run TestFuzzCorpus -update")
 		assert.Equal(t, want, string(got))
 	}
+}
+
+// FuzzPush sends fuzzed records through the whole exporter to a real
+// server: tenants, event names, attribute keys and values, bodies and
+// timestamps of any bytes, where a record's data reaches the request header,
+// the type, the extra columns, the payload, the event id, the dead letters
+// and the catalog. Whatever comes in, nothing panics, and every record is
+// accounted for: written, dead-lettered, or counted as dropped.
+func FuzzPush(f *testing.F) {
+	f.Add("team_a", "user.login", "user", "ada", "body", int64(1), 1.5, uint64(1_700_000_000_000_000_000))
+	f.Add("team_\xff", "bad\xffname", "k\xfe", "\x80", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64))
+	f.Add("Team_B", "", "", "", "", int64(0), 0.0, uint64(0))
+	f.Add("team_missing", "x", "user", "\xc3\x28", "b", int64(-1), math.Inf(1), uint64(1<<63))
+	f.Add("team-a", "event.name", "event.name", "override", "b", int64(7), -0.0, uint64(1))
+
+	srv, err := greptimetest.Start(greptimetest.Config{Databases: []string{"public", "team_a", "team_b"}})
+	require.NoError(f, err)
+	f.Cleanup(srv.Stop)
+	tel := componenttest.NewTelemetry()
+	f.Cleanup(func() { require.NoError(f, tel.Shutdown(context.Background())) })
+	cfg := defaultConfig()
+	cfg.ClientConfig.Endpoint = srv.Addr()
+	cfg.ClientConfig.TLS.Insecure = true
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.RetryConfig.Enabled = false
+	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", DatabasePattern: "team_.+"})
+	cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 8})
+	cfg.EventID = EventIDConfig{Enabled: true}
+	cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
+		{Name: "s", Source: "attributes.user", SemanticType: "tag"},
+		{Name: "i", Source: "attributes.i", Type: ColumnTypeInt64},
+		{Name: "t", Source: "attributes.user", Type: ColumnTypeTimestamp},
+		{Name: "j", Source: "body", Type: ColumnTypeJSON},
+	}}}
+	require.NoError(f, cfg.Validate())
+	exp, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(tel), cfg)
+	require.NoError(f, err)
+	require.NoError(f, exp.Start(context.Background(), componenttest.NewNopHost()))
+	f.Cleanup(func() { require.NoError(f, exp.Shutdown(context.Background())) })
+
+	f.Fuzz(func(t *testing.T, tenant, eventName, attrKey, value, body string, i int64, d float64, ts uint64) {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("tenant", tenant)
+		rl.Resource().Attributes().PutStr(attrKey, value)
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(value)
+		for range 2 {
+			lr := sl.LogRecords().AppendEmpty()
+			lr.SetEventName(eventName)
+			lr.SetTimestamp(pcommon.Timestamp(ts))
+			lr.SetSeverityText(value)
+			lr.Attributes().PutStr(attrKey, value)
+			lr.Attributes().PutStr("user", value)
+			lr.Attributes().PutInt("i", i)
+			lr.Attributes().PutDouble("d", d)
+			bm := lr.Body().SetEmptyMap()
+			bm.PutStr(attrKey, body)
+			bm.PutEmptySlice("list").AppendEmpty().SetStr(value)
+		}
+		before := accounted(tel)
+
+		err := exp.ConsumeLogs(context.Background(), ld)
+		if err != nil {
+			require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
+		}
+		assert.Equal(t, int64(ld.LogRecordCount()), accounted(tel)-before, "every record written, dead-lettered or dropped")
+	})
+}
+
+// accounted is how many records the exporter wrote, dead-lettered or
+// dropped so far, from its counters.
+func accounted(tel *componenttest.Telemetry) int64 {
+	var n int64
+	for _, name := range []string{
+		"otelcol_exporter_greptime_events_rows_inserted",
+		"otelcol_exporter_greptime_events_records_dead_lettered",
+		"otelcol_exporter_greptime_events_records_dropped",
+	} {
+		m, err := tel.GetMetric(name)
+		if err != nil {
+			continue
+		}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			n += dp.Value
+		}
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,120 @@ func TestTenantsKeepTheirDeadLettersAndCatalogs(t *testing.T) {
 		assert.Equal(t, int64(want), catalog.Rows[0]["events"], db)
 	}
 	assert.Empty(t, h.srv.Tables("public"))
+}
+
+// TestTenantNamesAreHeldToGreptimeDBsNameRule: a tenant name that matches
+// database_pattern but holds invalid UTF-8 took the collector down (a panic
+// encoding the request header in a queue goroutine). Names outside
+// GreptimeDB's rule for database names are not allowed; names in upper case
+// are the lower-case database GreptimeDB creates for them.
+func TestTenantNamesAreHeldToGreptimeDBsNameRule(t *testing.T) {
+	srv := greptimetest.Config{Databases: []string{"public", "team_a", "team_b", "acme"}}
+	h := newHarness(t, setup{server: srv, configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"acme"}, DatabasePattern: "team_.+"})
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	}})
+	bad := []string{"team_\xff", "team_a\x00", "team_é", "team a", "team_a'", `team_"b`}
+	good := []string{"team_a", "Team_B", "ACME", "acme"}
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs(append(bad, good...), "login")))
+
+	assert.Equal(t, 1, h.srv.RowCount("team_a", "events"))
+	assert.Equal(t, 1, h.srv.RowCount("team_b", "events"), "Team_B is team_b")
+	assert.Equal(t, 2, h.srv.RowCount("acme", "events"), "ACME and acme are acme")
+	letters, ok := h.srv.Table("public", "events_rejected")
+	require.True(t, ok)
+	assert.Len(t, letters.Rows, len(bad))
+	for _, row := range letters.Rows {
+		assert.Contains(t, row["error_message"], "tenant names a database")
+		assert.Nil(t, row["target_database"], "a name GreptimeDB cannot hold is not written as a database")
+	}
+	for _, c := range h.srv.Calls() {
+		assert.Contains(t, []string{"public", "team_a", "team_b", "acme"}, c.DB)
+	}
+	assertDeadLettered(t, h.tel, counts{"events": int64(len(bad))})
+}
+
+// missingTenantServer has no database for tenant team_b.
+func missingTenantServer() greptimetest.Config {
+	return greptimetest.Config{Databases: []string{"public", "team_a"}}
+}
+
+// TestTenantDatabaseThatDoesNotExist: GreptimeDB creates no database on
+// insert (src/operator/src/statement/ddl.rs:441-457). The records of a
+// tenant without one are dead-lettered into the exporter's database, with
+// the database they were meant for, or dropped and counted; the others are
+// written.
+func TestTenantDatabaseThatDoesNotExist(t *testing.T) {
+	for _, deadLetter := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dead_letter=%v", deadLetter), func(t *testing.T) {
+			h := newHarness(t, setup{server: missingTenantServer(), configure: func(cfg *Config) {
+				cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", DatabasePattern: "team_.+"})
+				if deadLetter {
+					cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+				}
+			}})
+
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team_b", "team_b"}, "login", "deploy")),
+				"the push wrote team_a's records")
+
+			assert.Equal(t, 2, h.srv.RowCount("team_a", "events"))
+			logged := h.logs.FilterMessageSnippet("GreptimeDB has no database for these events").All()
+			require.Len(t, logged, 1)
+			assert.Equal(t, "team_b", logged[0].ContextMap()["database"])
+			assert.Equal(t, `CREATE DATABASE IF NOT EXISTS "team_b"`, logged[0].ContextMap()["sql"])
+			if !deadLetter {
+				assertRecordsDropped(t, h.tel, counts{"rejected": 4})
+				return
+			}
+			letters, ok := h.srv.Table("public", "events_rejected")
+			require.True(t, ok)
+			require.Len(t, letters.Rows, 4)
+			for _, row := range letters.Rows {
+				assert.Equal(t, "team_b", row["target_database"])
+				assert.Equal(t, "events", row["target_table"])
+				assert.Equal(t, int64(1004), row["error_code"])
+				assert.Contains(t, row["error_message"], "Failed to find schema, schema info: team_b")
+			}
+			assertDeadLettered(t, h.tel, counts{"events": 4})
+			assertRecordsDropped(t, h.tel, nil)
+		})
+	}
+}
+
+// TestTenantDatabaseDenied: GreptimeDB decides permission per database
+// (src/auth/src/user_provider.rs:53-66). A denial of one tenant's database
+// is not a wrong password: its records are dead-lettered into the
+// exporter's database, the log names the database, and the other tenants
+// keep flowing, push after push.
+func TestTenantDatabaseDenied(t *testing.T) {
+	srv := tenantServer()
+	srv.Users = map[string]string{"exporter": "secret"}
+	srv.DatabaseAccess = map[string][]string{"exporter": {"public", "team_a"}}
+	h := newHarness(t, setup{server: srv, configure: func(cfg *Config) {
+		cfg.Username, cfg.Password = "exporter", "secret"
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", DatabasePattern: "team_.+"})
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	}})
+
+	for range 2 {
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "team_b"}, "login")))
+	}
+
+	assert.Equal(t, 2, h.srv.RowCount("team_a", "events"))
+	assert.Empty(t, h.srv.Tables("team_b"))
+	letters, ok := h.srv.Table("public", "events_rejected")
+	require.True(t, ok)
+	require.Len(t, letters.Rows, 2)
+	for _, row := range letters.Rows {
+		assert.Equal(t, "team_b", row["target_database"])
+		assert.Equal(t, int64(7005), row["error_code"])
+		assert.Equal(t, "Access denied for user 'exporter' to database 'greptime-team_b'", row["error_message"])
+	}
+	denied := h.logs.FilterMessageSnippet("denied the exporter's user the database of these events").All()
+	require.NotEmpty(t, denied)
+	assert.Equal(t, "team_b", denied[0].ContextMap()["database"])
+	assert.Zero(t, h.logs.FilterMessageSnippet("refused the exporter's credentials").Len(), "the credentials are fine")
+	assertDeadLettered(t, h.tel, counts{"events": 2})
+	assertRecordsDropped(t, h.tel, nil)
 }

@@ -49,5 +49,23 @@ func (s *Server) authenticate(h *greptimev1.RequestHeader) *greptimeError {
 		// src/auth/src/user_provider.rs:554-558, src/auth/src/error.rs:63.
 		return newError(StatusUserPasswordMismatch, "Username and password does not match, username: %s", user)
 	}
-	return nil
+	return s.authorize(user, h)
+}
+
+// authorize checks a user's access to the request's database, as a user
+// provider's authorize does after authentication (src/auth/src/user_provider.rs:57-66),
+// with the catalog and schema of the request (context_auth.rs:145-153).
+func (s *Server) authorize(user string, h *greptimev1.RequestHeader) *greptimeError {
+	dbs, limited := s.access[user]
+	if !limited {
+		return nil
+	}
+	catalog, schema := headerDB(h)
+	for _, db := range dbs {
+		if c, sch := parseDBName(db); c == catalog && sch == schema {
+			return nil
+		}
+	}
+	// src/auth/src/error.rs:66-76.
+	return newError(StatusAccessDenied, "Access denied for user '%s' to database '%s-%s'", user, catalog, schema)
 }

@@ -3,6 +3,8 @@ package greptimetest
 import (
 	"encoding/json"
 
+	"google.golang.org/protobuf/proto"
+
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 )
 
@@ -36,6 +38,15 @@ func fail(err *greptimeError) outcome { return outcome{err: err} }
 //     (GreptimeDB's: the first to fail in time, see writeRegions) while the
 //     others' rows are stored.
 func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) outcome {
+	// The write-bytes limiter runs before the request is handled
+	// (src/servers/src/grpc/database.rs:54-59) and counts whole KiB, the
+	// request rounded up against the limit rounded up
+	// (src/common/memory-manager/src/granularity.rs:61-70, manager.rs:87, :139-145).
+	if s.maxWrite > 0 {
+		if n := proto.Size(req); (n+1023)/1024 > (s.maxWrite+1023)/1024 {
+			return fail(newError(StatusRateLimited, "Memory limit exceeded: requested %d bytes, limit %d bytes", n, s.maxWrite))
+		}
+	}
 	// The read_preference hint must parse (src/servers/src/grpc/greptime_handler.rs:231-243;
 	// ReadPreference accepts "leader" and "LEADER", src/common/session/src/lib.rs:26).
 	if v, ok := hints[hintReadPref]; ok && v != "leader" && v != "LEADER" {
@@ -106,7 +117,7 @@ func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]strin
 	defer st.mu.Unlock()
 	tables := st.schema(catalog, schema)
 
-	if gerr := st.createOrAlter(inserts, tables, schema, hints); gerr != nil {
+	if gerr := st.createOrAlter(inserts, tables, schema, hints, s.noCreate); gerr != nil {
 		return fail(gerr)
 	}
 	return st.writeRegions(inserts, tables, rejectedRegions, faultSubject{

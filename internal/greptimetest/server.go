@@ -55,6 +55,27 @@ type Config struct {
 	// A larger request fails with OutOfRange, as GreptimeDB's tonic server answers
 	// (src/servers/src/grpc/builder.rs:62; for compressed requests see sizeInterceptor).
 	MaxRecvMsgSize int
+	// DatabaseAccess, when set, lists the databases (dbnames as sent,
+	// "public" or "greptime-public") each user may use; a user not listed may
+	// use every one, as with GreptimeDB's bundled user providers
+	// (src/auth/src/user_provider/static_user_provider.rs:78-86). Others
+	// answer AccessDenied (7005) from the provider's authorize, which
+	// GreptimeDB calls per (catalog, schema) right after authentication
+	// (src/auth/src/user_provider.rs:53-66, src/servers/src/grpc/context_auth.rs:145-153).
+	// Needs Users.
+	DatabaseAccess map[string][]string
+	// DisableAutoCreateTable is the frontend option auto_create_table =
+	// false (src/frontend/src/frontend.rs:45-51): no table is created or
+	// altered by an insert, whatever its hints (src/operator/src/insert.rs:496-515, :579-612).
+	DisableAutoCreateTable bool
+	// MaxInFlightWriteBytes is the frontend's max_in_flight_write_bytes
+	// (src/frontend/src/frontend.rs:52-57; default 0, no limit). A request
+	// larger than the whole limit is refused at once with 6001 RateLimited,
+	// "Memory limit exceeded" (src/common/memory-manager/src/manager.rs:139-145,
+	// src/servers/src/grpc/database.rs:54-59, src/servers/src/error.rs:103-108, :847, :888).
+	// Concurrent requests do not wait for one another here: only that
+	// check is modelled.
+	MaxInFlightWriteBytes int
 	// CountOnly makes the server a lightweight sink for load tests (see
 	// count.go): it checks each request's header (database, basic auth) and
 	// counts the rows per table from the wire bytes (Counted, CountedRows),
@@ -136,6 +157,9 @@ type Server struct {
 	greptimev1.UnimplementedGreptimeDatabaseServer
 
 	users     map[string]string
+	access    map[string][]string
+	noCreate  bool
+	maxWrite  int
 	maxRecv   int
 	countOnly bool
 	store     *Store
@@ -193,6 +217,9 @@ func serve(cfg Config, l net.Listener) (*Server, error) {
 	}
 	s := &Server{
 		users:           maps.Clone(cfg.Users),
+		access:          maps.Clone(cfg.DatabaseAccess),
+		noCreate:        cfg.DisableAutoCreateTable,
+		maxWrite:        cfg.MaxInFlightWriteBytes,
 		maxRecv:         maxRecv,
 		countOnly:       cfg.CountOnly,
 		store:           st,

@@ -24,8 +24,8 @@ type plannedAlter struct {
 // createOrAlter creates the missing tables and adds the new columns of
 // existing ones, as create_or_alter_tables_on_demand does
 // (src/operator/src/insert.rs:562-848); st.mu held.
-func (st *Store) createOrAlter(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, schema string, hints map[string]string) *greptimeError {
-	autoCreate := true
+func (st *Store) createOrAlter(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, schema string, hints map[string]string, frontendDisabled bool) *greptimeError {
+	autoCreate, reason := true, "`auto_create_table` hint is disabled"
 	if v, ok := hints[hintAutoCreate]; ok {
 		// src/operator/src/insert.rs:496-519.
 		b, err := parseRustBool(v)
@@ -34,13 +34,17 @@ func (st *Store) createOrAlter(inserts []*greptimev1.RowInsertRequest, tables ma
 		}
 		autoCreate = b
 	}
+	if frontendDisabled {
+		// The frontend's option bounds the hint (src/operator/src/insert.rs:496-515).
+		autoCreate, reason = false, "auto-create table is disabled by frontend config"
+	}
 	if !autoCreate {
 		// With auto-create disabled every table must exist, and none is
 		// altered: an insert's new columns then fail at its region as unknown
 		// (src/operator/src/insert.rs:579-611).
 		for _, in := range inserts {
 			if tables[in.GetTableName()] == nil {
-				return newError(StatusInvalidArguments, "Invalid InsertRequest, reason: Table `%s` does not exist, and `auto_create_table` hint is disabled", in.GetTableName())
+				return newError(StatusInvalidArguments, "Invalid InsertRequest, reason: Table `%s` does not exist, and %s", in.GetTableName(), reason)
 			}
 		}
 		return nil
