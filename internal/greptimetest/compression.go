@@ -15,8 +15,8 @@ import (
 // GreptimeDB's GreptimeDatabase service accepts gzip and zstd requests and
 // nothing else (accept_compressed, src/servers/src/grpc/builder.rs:64-65).
 // It is built with tonic 0.14 (src/servers/Cargo.toml:136-137 pin tonic-web
-// and tonic-reflection 0.14; GreptimeDB's Cargo.lock, not in the source
-// tree, has tonic 0.14.2). tonic answers any other grpc-encoding, before the
+// and tonic-reflection 0.14; GreptimeDB's Cargo.lock has tonic 0.14.2,
+// Cargo.lock:15422-15424). tonic answers any other grpc-encoding, before the
 // request is decoded, with Unimplemented, "Content is compressed with
 // `<encoding>` which isn't supported", and a grpc-accept-encoding of the
 // encodings it accepts, in the order they were enabled, then identity

@@ -69,40 +69,35 @@
 //
 // Known differences from GreptimeDB:
 //
-//   - The auto_create_table hint is followed as GreptimeDB follows it, but
-//     GreptimeDB's frontend option auto_create_table (default true;
-//     src/frontend/src/frontend.rs:48-51, src/operator/src/insert.rs:508-509, "auto-create
-//     table is disabled by frontend config") does not exist here: auto-create is
-//     always on unless the hint turns it off. The system tables GreptimeDB
-//     creates itself whatever the setting (src/operator/src/insert.rs:586-590,
-//     :648-657) are not modelled.
-//   - No permission model. GreptimeDB's static user provider knows read-only and
-//     write-only users ("name:ReadOnly=password", src/auth/src/user_info.rs:47-54),
-//     and its DefaultPermissionChecker refuses any gRPC insert of a user that
-//     cannot write (src/auth/src/permission.rs:195-204, :334-349) with 7006
-//     PermissionDenied, "User is not authorized to perform this action"
-//     (src/auth/src/error.rs:86-90, src/auth/src/permission.rs:261), checked
-//     after authentication and before the request is looked at
-//     (src/frontend/src/instance/grpc.rs:74-88). Here every user of Config.Users may
-//     write; FailNextStatus(n, StatusPermissionDenied) answers as a read-only user
-//     would be answered. AccessDenied (7005) for a database is not modelled either.
-//   - No memory limiter. GreptimeDB's max_in_flight_write_bytes (default 0,
-//     unlimited; src/frontend/src/frontend.rs:52-57, :91-92) makes each request
-//     wait for memory quota (src/servers/src/grpc/database.rs:54-59), up to 10 s
-//     by default, then fail with 6001 RateLimited, retryable
-//     (src/common/memory-manager/src/manager.rs:197-218, src/servers/src/error.rs:847, :888);
-//     the datanode's write buffer rejects writes when full (5000
-//     StorageUnavailable, src/mito2/src/error.rs:582-586). Here neither
-//     happens by itself: inject them with FailNextStatus.
+//   - The frontend option auto_create_table = false (Config.DisableAutoCreateTable;
+//     src/frontend/src/frontend.rs:45-51, src/operator/src/insert.rs:496-515) is
+//     modelled for row inserts; the system tables GreptimeDB creates itself
+//     whatever the setting (src/operator/src/insert.rs:586-590, :648-657) are not.
+//   - Permissions: Config.DatabaseAccess answers a user's insert into a
+//     database not listed for it with 7005 AccessDenied, as a user provider's
+//     authorize may (src/auth/src/user_provider.rs:53-66); GreptimeDB's bundled
+//     providers allow every database (src/auth/src/user_provider/static_user_provider.rs:78-86).
+//     Read-only and write-only users ("name:ReadOnly=password",
+//     src/auth/src/user_info.rs:47-54), whose writes the DefaultPermissionChecker
+//     refuses with 7006 PermissionDenied (src/auth/src/permission.rs:195-204,
+//     :334-349; src/frontend/src/instance/grpc.rs:74-88), are not modelled:
+//     FailNextStatus(n, StatusPermissionDenied) answers as one would be answered.
+//   - The write-bytes limiter (Config.MaxInFlightWriteBytes) refuses a request
+//     larger than its whole limit, at once, as GreptimeDB's does
+//     (src/common/memory-manager/src/manager.rs:139-145); requests do not share
+//     its budget or wait for one another, so its timeout (6001 "Timeout
+//     waiting for memory quota", manager.rs:197-218) does not happen by
+//     itself, nor does the datanode's full write buffer (5000
+//     StorageUnavailable, src/mito2/src/error.rs:582-586): inject them with
+//     FailNextStatus.
 //   - JSON values are checked with Go's encoding/json (json.Valid), GreptimeDB
 //     parses them with the jsonb crate's parse_value
 //     (src/operator/src/req_convert/common.rs:42), a parser of its own. Recent
 //     jsonb releases parse in an "extended" mode that accepts text
 //     encoding/json refuses (an empty string as null, case-insensitive
 //     literals such as TRUE or Null, NaN and Infinity, single-quoted strings,
-//     a leading '+', leading zeros, ".5" and "5.", hexadecimal numbers); which
-//     of these GreptimeDB v1.3 accepts depends on the jsonb version in its
-//     workspace Cargo.toml, not in this source tree. Here all of them fail with
+//     a leading '+', leading zeros, ".5" and "5.", hexadecimal numbers);
+//     GreptimeDB pins jsonb 0.4.4 (Cargo.toml:172, Cargo.lock). Here all of them fail with
 //     1004 "Invalid json text". The stored value differs too: GreptimeDB keeps
 //     JSONB (integers as i64/u64), Table.Rows hold encoding/json's decoding
 //     (every number a float64, ±Inf beyond its range).
@@ -115,8 +110,12 @@
 //     needed ('compaction.type' = 'twcs', ttl = '30s').
 //   - Region writes of one request are applied one after the other under one
 //     lock, not concurrently; when several fail, the first in request order
-//     answers, where GreptimeDB answers with the first to fail in time
-//     (try_join_all, src/datanode/src/region_server.rs:547, src/operator/src/insert.rs:443-450).
+//     answers. GreptimeDB's frontend waits for every datanode's answer
+//     (try_join_all over spawned tasks, src/operator/src/insert.rs:434-445)
+//     and returns the first error in peer order, the order of a HashMap of
+//     peers (group_requests_by_peer, :459-490; the sum at :446-450), not in
+//     time order; within one datanode the first region write to fail in time
+//     answers (try_join_all, src/datanode/src/region_server.rs:547).
 //     Every table has one region (region number 0): no partitioning.
 //   - Only row inserts through Handle are served. Other request kinds (SQL,
 //     deletes, column inserts, DDL; src/frontend/src/instance/grpc.rs:91-) answer
@@ -139,7 +138,7 @@
 //     typically carries each code, with made-up sizes and names where
 //     GreptimeDB would fill in its own.
 //   - The size limit is checked on the decoded request. tonic 0.14.2, the
-//     version in GreptimeDB's Cargo.lock (not in the source tree), checks it
+//     version in GreptimeDB's Cargo.lock (Cargo.lock:15422-15424), checks it
 //     on the message as sent, compressed when compressed
 //     (tonic/src/codec/decode.rs:185-195 at v0.14.2), and leaves the decoded
 //     size unbounded: a gzip or zstd request small on the wire but over the

@@ -35,7 +35,7 @@ func fail(err *greptimeError) outcome { return outcome{err: err} }
 //  3. region writes: each insert is checked against its table and applied on
 //     its own (src/operator/src/insert.rs:427-445, src/datanode/src/region_server.rs:516-547);
 //     the call fails with the first failing insert's error in request order
-//     (GreptimeDB's: the first to fail in time, see writeRegions) while the
+//     (GreptimeDB's: the first in datanode order, see writeRegions) while the
 //     others' rows are stored.
 func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]string) outcome {
 	// The write-bytes limiter runs before the request is handled

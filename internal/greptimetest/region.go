@@ -122,8 +122,10 @@ func checkRegionWrite(t *table, rows *greptimev1.Rows) ([]map[string]any, *grept
 // write as a task of its own (handle_requests_in_parallel,
 // src/datanode/src/region_server.rs:516-561, spawn_ingest at :238), so a
 // failing region write does not undo the others. The call answers with a
-// failing write's error: GreptimeDB's is the first to fail in time (or
-// datanode order), the stand-in's the first in request order. st.mu held.
+// failing write's error: GreptimeDB's is the first in the order of its
+// datanodes (a HashMap's, src/operator/src/insert.rs:446-450, :459-490),
+// within a datanode the first to fail in time; the stand-in's is the first
+// in request order. st.mu held.
 func (st *Store) writeRegions(inserts []*greptimev1.RowInsertRequest, tables map[string]*table, rejected map[string]Fault, sub faultSubject) outcome {
 	var out outcome
 	var affected uint32
