@@ -89,6 +89,11 @@ func TestLoadConfig(t *testing.T) {
 	tenants.Tenants = configoptional.Some(TenantsConfig{From: "metadata.x-tenant", Databases: []string{"team_a", "team_b"}, DatabasePattern: "tenant_[0-9]+"})
 	tenants.QueueConfig.Get().Batch.Get().Partition.MetadataKeys = []string{"x-tenant"}
 
+	withCatalog := defaultConfig()
+	withCatalog.Catalog = "otel"
+	withCatalog.Database = "events-2026"
+	withCatalog.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team-a"}, CreateDatabases: true})
+
 	tests := []struct {
 		id      component.ID
 		want    *Config
@@ -130,6 +135,10 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "snappy_compression"), wantErr: `"compression" "snappy" is not accepted by GreptimeDB, whose gRPC service decompresses only gzip and zstd: every insert would fail with Unimplemented; use "gzip", "zstd" or "none"`},
 		{id: component.NewIDWithName(metadata.Type, "username_without_password"), wantErr: `"password" must not be empty when "username" is set: GreptimeDB refuses a blank password`},
 		{id: component.NewIDWithName(metadata.Type, "database_with_dash"), wantErr: `"database" "otel-events" would be read by GreptimeDB as catalog "otel", schema "events", because it splits a database name at the first '-'; for the database "otel-events" of the default catalog write "greptime-otel-events", or set "catalog: otel" and "database: events"`},
+		{id: component.NewIDWithName(metadata.Type, "catalog"), want: withCatalog},
+		{id: component.NewIDWithName(metadata.Type, "catalog_with_dash"), wantErr: `"catalog" "otel-prod" is not a GreptimeDB catalog name`},
+		{id: component.NewIDWithName(metadata.Type, "database_name_greptimedb_refuses"), wantErr: `"database" "1events" is not a GreptimeDB database name`},
+		{id: component.NewIDWithName(metadata.Type, "tenants_database_in_upper_case"), wantErr: `"tenants::databases[0]" "Acme": write it "acme"; GreptimeDB creates databases in lower case (CREATE DATABASE Acme makes acme), and tenants are matched in lower case`},
 		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
 	}
 	for _, tt := range tests {

@@ -283,3 +283,25 @@ func TestTenantDatabaseDenied(t *testing.T) {
 	assertDeadLettered(t, h.tel, counts{"events": 2})
 	assertRecordsDropped(t, h.tel, nil)
 }
+
+// TestCatalogOption: with catalog set, requests name "<catalog>-<database>",
+// which GreptimeDB splits at the first '-' (src/common/catalog/src/lib.rs:74-80):
+// databases and tenants may then hold a '-' of their own.
+func TestCatalogOption(t *testing.T) {
+	srv := greptimetest.Config{Databases: []string{"greptime-otel-events", "greptime-team-a"}}
+	h := newHarness(t, setup{server: srv, configure: func(cfg *Config) {
+		cfg.Catalog = "greptime"
+		cfg.Database = "otel-events"
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team-a"}})
+		cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
+	}})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"", "team-a", "team-b"}, "login")))
+
+	assert.Equal(t, 1, h.srv.RowCount("greptime-otel-events", "events"))
+	assert.Equal(t, 1, h.srv.RowCount("greptime-team-a", "events"))
+	assert.Equal(t, 1, h.srv.RowCount("greptime-otel-events", "events_rejected"), "team-b is not allowed")
+	for _, c := range h.srv.Calls() {
+		assert.Contains(t, []string{"greptime-otel-events", "greptime-team-a"}, c.DB)
+	}
+}
