@@ -87,7 +87,7 @@ func (s *Server) stopHTTP() {
 }
 
 // HTTPAddr returns the address the HTTP API listens on (host:port), "" when
-// Config.HTTPAddr was empty.
+// Config.HTTPAddr was empty. Stop stops the HTTP API with the rest.
 func (s *Server) HTTPAddr() string {
 	if s.http == nil {
 		return ""

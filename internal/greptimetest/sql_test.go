@@ -197,6 +197,11 @@ func TestExecSQL(t *testing.T) {
 			[][]any{{"10.0.0.10", nil, nil}, {"203.0.113.7", nil, nil}, {nil, "pen", nil}},
 		},
 		{
+			"SELECT error_code FROM events_rejected WHERE error_code = '1004' AND error_code IN (1004.0, NULL) AND type = 'order.placed'",
+			[]string{"error_code:Int64"},
+			[][]any{{int64(1004)}, {int64(1004)}},
+		},
+		{
 			"SELECT count(*) AS n, max(type) FROM events WHERE type = 'nosuch'",
 			[]string{"n:Int64", "max(events.type):String"},
 			[][]any{{int64(0), nil}},
@@ -284,6 +289,7 @@ func TestExecSQLErrors(t *testing.T) {
 		{"SELECT count(*) + 1 FROM events", StatusUnsupported, "the operator + (at Line: 1, Column: 17)"},
 		{"SELECT type FROM events WHERE payload = '{}'", StatusUnsupported, "comparing JSON values"},
 		{"SELECT type FROM events WHERE timestamp = 'yesterday'", StatusPlanQuery, "Cannot cast string 'yesterday'"},
+		{"SELECT type FROM events_rejected WHERE error_code = '10x'", StatusPlanQuery, "Cannot cast string '10x' to value of Int64 type"},
 		{"SELECT json_get_string(payload, 'a[*]') FROM events", StatusUnsupported, "the JSON path 'a[*]'"},
 		{"SELECT type FROM events ORDER BY payload", StatusUnsupported, "ORDER BY a JSON value"},
 		{"SELECT * FROM events WHERE type IN (SELECT type FROM events)", StatusUnsupported, "subqueries"},

@@ -327,10 +327,10 @@ func coerce(lit *cexpr, to *cexpr) (*cexpr, *greptimeError) {
 		if !ok {
 			return lit, nil
 		}
-		out = parseNumber(s)
-		if f, isFloat := out.(float64); isFloat && f == 0 && strings.Trim(s, "0.") != "" {
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
 			return nil, planError("Error during planning: Cannot cast string '%s' to value of %s type", s, dataTypeName(to.typ, nil))
 		}
+		out = parseNumber(s)
 	case k == kindString:
 		switch v.(type) {
 		case int64, uint64, float64:

@@ -29,7 +29,8 @@ func jsonTree(v any) (any, error) {
 // results, as JSON text: the JSONB value rendered as text
 // (datatypes::types::jsonb_to_string) and parsed again with serde_json
 // (jsonb_to_serde_json, src/datatypes/src/types/json_type.rs:382-399, called
-// for JSON columns by HttpOutputWriter::write_bytes, src/servers/src/http/result.rs:61-70),
+// for JSON columns, binary in Arrow (src/datatypes/src/types/json_type.rs:349-351),
+// by HttpOutputWriter::write_bytes, src/servers/src/http/result.rs:182-185, :61-70),
 // so an object, array, string, number, boolean or null in the response, not
 // text. serde_json then writes it: object keys sorted (JSONB keeps them
 // sorted, and so does serde_json's map without preserve_order, which
