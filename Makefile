@@ -82,7 +82,8 @@ demo: $(OTELCOL)
 	$(GO) -C e2e build -o $(DEMO) ./cmd/demo
 	$(DEMO) -collector $(OTELCOL:$(CURDIR)/%=%) -config examples/collector.yaml
 
-## standin: the in-memory GreptimeDB-protocol stand-in on 127.0.0.1:4001, for make run
+## standin: the in-memory GreptimeDB-protocol stand-in on 127.0.0.1:4001 (gRPC) and
+## 127.0.0.1:4000 (a subset of its HTTP SQL API), for make run
 standin:
 	$(GO) run ./cmd/greptime-standin
 

@@ -1,13 +1,21 @@
-// Command greptime-standin serves GreptimeDB's gRPC insert protocol from memory,
-// so that the collector can be tried without a GreptimeDB:
+// Command greptime-standin serves GreptimeDB's gRPC insert protocol and its
+// HTTP SQL API from memory, so that the collector can be tried without a
+// GreptimeDB:
 //
-//	go run ./cmd/greptime-standin            # listens on 127.0.0.1:4001
+//	go run ./cmd/greptime-standin            # gRPC on 127.0.0.1:4001, HTTP on 127.0.0.1:4000
 //	make run                                  # in another terminal
+//	curl -s -X POST 127.0.0.1:4000/v1/sql -d 'sql=SELECT type, count(*) FROM events GROUP BY type'
 //
 // It is not GreptimeDB. It is internal/greptimetest, the server the tests use:
 // it accepts row inserts, applies GreptimeDB's insert rules and keeps the rows
-// in memory. It logs every call, and on SIGINT or SIGTERM prints the tables it
-// holds and exits.
+// in memory, and answers a subset of GreptimeDB's SQL over HTTP (SHOW TABLES,
+// SHOW DATABASES, SHOW CREATE TABLE, CREATE DATABASE, and SELECT over one
+// table; internal/greptimetest/doc.go lists it). It logs every insert call,
+// and on SIGINT or SIGTERM prints the tables of every database and exits.
+//
+// Flags: -addr (gRPC, default 127.0.0.1:4001), -http-addr (default
+// 127.0.0.1:4000, empty for none) and -databases (comma-separated, default
+// public; CREATE DATABASE over HTTP adds more).
 package main
 
 import (
@@ -31,27 +39,52 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
 )
 
+// options are the command's flags.
+type options struct {
+	addr      string   // gRPC
+	httpAddr  string   // HTTP SQL API; "" for none
+	databases []string // the databases that exist at start
+}
+
 func main() {
-	addr := flag.String("addr", "127.0.0.1:4001", "address to listen on (GreptimeDB's gRPC port is 4001)")
-	database := flag.String("database", "public", "the database that accepts inserts and is printed on exit")
+	addr := flag.String("addr", "127.0.0.1:4001", "gRPC address to listen on (GreptimeDB's gRPC port is 4001)")
+	httpAddr := flag.String("http-addr", greptimetest.DefaultHTTPAddr, "HTTP SQL API address to listen on (GreptimeDB's HTTP port is 4000); empty for none")
+	databases := flag.String("databases", "public", "comma-separated databases that accept inserts (CREATE DATABASE over HTTP adds more)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout, *addr, *database); err != nil {
+	opts := options{addr: *addr, httpAddr: *httpAddr, databases: splitList(*databases)}
+	if err := run(ctx, os.Stdout, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "greptime-standin:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves on addr until ctx is done, then prints the tables of database to w.
-func run(ctx context.Context, w io.Writer, addr, database string) error {
-	srv, err := greptimetest.Start(greptimetest.Config{Addr: addr, Databases: []string{database}})
+// splitList splits a comma-separated flag, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// run serves until ctx is done, then prints the tables of every database to w.
+func run(ctx context.Context, w io.Writer, opts options) error {
+	srv, err := greptimetest.Start(greptimetest.Config{Addr: opts.addr, HTTPAddr: opts.httpAddr, Databases: opts.databases})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "greptime-standin: an in-memory GreptimeDB-protocol stand-in, NOT GreptimeDB\n")
-	fmt.Fprintf(w, "greptime-standin: serving greptime.v1.GreptimeDatabase/Handle on %s, database %q; Ctrl-C prints the tables\n", srv.Addr(), database)
+	fmt.Fprintf(w, "greptime-standin: serving greptime.v1.GreptimeDatabase/Handle on %s, databases %s; Ctrl-C prints the tables\n",
+		srv.Addr(), quoteList(srv.Store().Databases()))
+	if a := srv.HTTPAddr(); a != "" {
+		fmt.Fprintf(w, "greptime-standin: serving GreptimeDB's HTTP SQL API (a subset of its SQL) on %s, for example:\n", a)
+		fmt.Fprintf(w, "  curl -s -X POST %s/v1/sql -d 'sql=SHOW TABLES'\n", a)
+	}
 
 	logged := make(chan struct{})
 	go func() {
@@ -62,9 +95,19 @@ func run(ctx context.Context, w io.Writer, addr, database string) error {
 	srv.Stop()
 	<-logged
 
-	fmt.Fprintf(w, "\ngreptime-standin: stopped; the tables it held (database %q):\n\n", database)
-	srv.Dump(w, database)
+	for _, db := range srv.Store().Databases() {
+		fmt.Fprintf(w, "\ngreptime-standin: stopped; the tables it held (database %q):\n\n", db)
+		srv.Dump(w, db)
+	}
 	return nil
+}
+
+func quoteList(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // logCalls prints one line per Handle call as calls complete, until ctx is done.

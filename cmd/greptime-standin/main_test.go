@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,7 +30,7 @@ func TestMain(m *testing.M) {
 // TestRun serves one insert and one rejected insert, then stops: the output
 // says it is a stand-in, logs both calls and ends with the table it held.
 func TestRun(t *testing.T) {
-	ctx, client, out, stop := startStandin(t)
+	ctx, client, _, out, stop := startStandin(t, "public")
 
 	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING))
 	require.NoError(t, err)
@@ -47,7 +51,7 @@ func TestRun(t *testing.T) {
 // TestCompressedRequests: the stand-in decompresses gzip and zstd, as
 // GreptimeDB does, and refuses snappy.
 func TestCompressedRequests(t *testing.T) {
-	ctx, client, out, stop := startStandin(t)
+	ctx, client, _, out, stop := startStandin(t, "public")
 
 	for _, enc := range []string{"gzip", "zstd"} {
 		_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING), grpc.UseCompressor(enc))
@@ -60,17 +64,55 @@ func TestCompressedRequests(t *testing.T) {
 	assert.Contains(t, out.String(), "rows: 2\n")
 }
 
-// startStandin runs the stand-in on a free port and dials it; stop ends the
-// run and checks it ended cleanly.
-func startStandin(t *testing.T) (ctx context.Context, client greptimev1.GreptimeDatabaseClient, out *syncBuffer, stop func()) {
+// TestSQL: the HTTP SQL API answers as the curl example the stand-in prints
+// does; a database created over it takes inserts, and both databases are
+// printed at the end.
+func TestSQL(t *testing.T) {
+	ctx, client, httpAddr, out, stop := startStandin(t, " public, more ,")
+	assert.Contains(t, out.String(), `databases "more", "public"`)
+	assert.Contains(t, out.String(), "  curl -s -X POST "+httpAddr+"/v1/sql -d 'sql=SHOW TABLES'\n")
+
+	_, err := client.Handle(ctx, insertEvent("events", greptimev1.ColumnDataType_STRING))
+	require.NoError(t, err)
+	// curl -d sends the form urlencoded.
+	resp, err := http.Post("http://"+httpAddr+"/v1/sql", "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"sql": {"SHOW TABLES; SELECT type, count(*) FROM events GROUP BY type; CREATE DATABASE analytics"}}.Encode()))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Regexp(t, `^\{"output":\[\{"records":\{"schema":\{"column_schemas":\[\{"name":"Tables_in_public","data_type":"String"\}\]\},"rows":\[\["events"\]\],"total_rows":1\}\},`+
+		`\{"records":\{"schema":\{"column_schemas":\[\{"name":"type","data_type":"String"\},\{"name":"count\(\*\)","data_type":"Int64"\}\]\},"rows":\[\["user.login",1\]\],"total_rows":1\}\},`+
+		`\{"affectedrows":1\}\],"execution_time_ms":\d+\}$`, string(body))
+
+	req := insertEvent("events", greptimev1.ColumnDataType_STRING)
+	req.Header.Dbname = "analytics"
+	_, err = client.Handle(ctx, req)
+	require.NoError(t, err)
+
+	stop()
+	got := out.String()
+	for _, db := range []string{"analytics", "more", "public"} {
+		assert.Contains(t, got, fmt.Sprintf("the tables it held (database %q)", db))
+	}
+	assert.Equal(t, 2, strings.Count(got, `CREATE TABLE IF NOT EXISTS "events"`))
+	assert.Contains(t, got, `database "more": no tables`)
+}
+
+// startStandin runs the stand-in on free ports with the -databases flag
+// databases and dials it; stop ends the run and checks it ended cleanly.
+func startStandin(t *testing.T, databases string) (ctx context.Context, client greptimev1.GreptimeDatabaseClient, httpAddr string, out *syncBuffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	out = new(syncBuffer)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, out, "127.0.0.1:0", "public") }()
-	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)`)
+	opts := options{addr: "127.0.0.1:0", httpAddr: "127.0.0.1:0", databases: splitList(databases)}
+	go func() { done <- run(ctx, out, opts) }()
+	serving := regexp.MustCompile(`Handle on (127\.0\.0\.1:\d+)(?s:.*)HTTP SQL API \(a subset of its SQL\) on (127\.0\.0\.1:\d+)`)
 	require.Eventually(t, func() bool { return serving.MatchString(out.String()) }, 5*time.Second, 10*time.Millisecond)
-	return ctx, dial(t, serving.FindStringSubmatch(out.String())[1]), out, func() {
+	m := serving.FindStringSubmatch(out.String())
+	return ctx, dial(t, m[1]), m[2], out, func() {
 		cancel()
 		require.NoError(t, <-done)
 	}
@@ -125,4 +167,17 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestNoHTTP: with -http-addr empty only gRPC is served.
+func TestNoHTTP(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	out := new(syncBuffer)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, out, options{addr: "127.0.0.1:0", databases: []string{"public"}}) }()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Ctrl-C prints the tables\n") }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	assert.NotContains(t, out.String(), "HTTP")
+	assert.Equal(t, []string{"a", "b"}, splitList(" a,,b , "))
 }

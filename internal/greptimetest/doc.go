@@ -153,4 +153,38 @@
 //     was applied is stored either way.
 //   - Count-only mode (Config.CountOnly) checks only the header and counts
 //     rows; see count.go.
+//   - SQL (Store.ExecSQL; GreptimeDB's HTTP API when Config.HTTPAddr is set,
+//     POST or GET /v1/sql answered in the greptimedb_v1 format; sql.go,
+//     http.go) is a subset, parsed by the stand-in's own small parser;
+//     anything else fails with 1001 Unsupported and a message naming the
+//     stand-in. It runs SHOW DATABASES, SHOW TABLES [FROM db] (both with
+//     LIKE), SHOW CREATE TABLE, CREATE DATABASE [IF NOT EXISTS] (no WITH
+//     options), and SELECT over one table ([[catalog.]schema.]table [AS t])
+//     or none: columns, *, literals, count(*) and count, min, max, sum, avg,
+//     json_to_string and json_get_string, _int, _float, _bool, with aliases;
+//     WHERE with = != <> < > <= >=, AND, OR, NOT, [NOT] IN (list), IS [NOT]
+//     NULL, [NOT] LIKE; GROUP BY (columns, expressions, aliases, positions),
+//     HAVING, ORDER BY (output names, positions, expressions; ASC, DESC,
+//     NULLS FIRST/LAST), LIMIT, OFFSET; several statements separated by ';'.
+//     Not: joins, subqueries, UNION, DISTINCT, arithmetic, CASE and CAST,
+//     other functions, other statements (INSERT, DELETE, other DDL, TQL,
+//     EXPLAIN, USE); gRPC Query requests still answer Unimplemented (above).
+//     Where it runs a query: a literal compared with a column is cast to the
+//     column's type (a string to a timestamp, in UTC, or to a number),
+//     other type mixes are refused; planning errors carry DataFusion's code,
+//     their text is close to its, not always the same; rows come in the order
+//     they were stored and groups in order of first appearance (GreptimeDB's
+//     order without ORDER BY is its scan's); JSON paths are keys joined by
+//     '.' or ':', ["key"] and [index], no wildcards or filters; json_get_int
+//     reads an integral number as an integer, the store keeping every number
+//     as a float64 (above). SHOW DATABASES lists information_schema, which has
+//     no tables here, but not greptime_private, which GreptimeDB creates at
+//     startup (src/common/meta/src/key.rs:651-669), and public has no numbers
+//     table (src/catalog/src/kvbackend/manager.rs:614); SHOW CREATE TABLE
+//     prints Dump's schema (above). The HTTP API answers greptimedb_v1 only
+//     (other formats are refused), serves /v1/sql and the health checks and
+//     nothing else, speaks plain HTTP (Config.TLS is for gRPC), reads no
+//     timezone header and sets no body limit (GreptimeDB's is 64 MiB,
+//     src/servers/src/http.rs:158); its basic auth follows GreptimeDB's, the
+//     text of a base64 error approximated.
 package greptimetest

@@ -82,6 +82,11 @@ type Config struct {
 	// but stores nothing, checks no schema and records no Call. Injected
 	// faults and latency do not apply.
 	CountOnly bool
+	// HTTPAddr, when set, is where GreptimeDB's HTTP SQL API is served
+	// (POST/GET /v1/sql; see http.go), DefaultHTTPAddr being GreptimeDB's
+	// address; "127.0.0.1:0" picks a free port (give that to StartCluster,
+	// whose servers each listen on it). Empty: no HTTP.
+	HTTPAddr string
 }
 
 // InsertStat is one RowInsertRequest of a call: the table and its row count.
@@ -180,6 +185,8 @@ type Server struct {
 	rejected        map[string]*greptimeError // RejectTable: the whole call fails
 	rejectedRegions map[string]Fault          // RejectTableStatus: the table's region write fails
 	counted         counts                    // CountOnly mode
+
+	http *httpAPI // Config.HTTPAddr; nil without
 }
 
 // Start listens on cfg.Addr and serves in the background until Stop.
@@ -253,6 +260,9 @@ func serve(cfg Config, l net.Listener) (*Server, error) {
 	} else {
 		s.srv.RegisterService(s.checkEncodings(&greptimev1.GreptimeDatabase_ServiceDesc), s)
 	}
+	if err := s.startHTTP(cfg.HTTPAddr); err != nil {
+		return nil, err
+	}
 	go func() {
 		defer close(s.serveDone)
 		// Serve returns when Stop closes the listener; there is no one to report an error to.
@@ -274,6 +284,7 @@ func (s *Server) Stop() {
 		close(s.quit)
 		s.srv.Stop()
 		<-s.serveDone
+		s.stopHTTP()
 	})
 }
 
