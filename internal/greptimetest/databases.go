@@ -33,37 +33,44 @@ const (
 // src/sql/src/parser.rs:323-329). Tables can be written to the new database
 // at once, over gRPC and SQL.
 func (st *Store) CreateDatabase(name string, ifNotExists bool) error {
-	if gerr := st.createDatabase(name, ifNotExists); gerr != nil {
+	if gerr := st.createDatabase(defaultCatalog, name, ifNotExists); gerr != nil {
 		return gerr
 	}
 	return nil
 }
 
-func (st *Store) createDatabase(name string, ifNotExists bool) *greptimeError {
+// createDatabase creates schema name in catalog, the current catalog of the
+// statement (src/operator/src/statement/ddl.rs:2150).
+func (st *Store) createDatabase(catalog, name string, ifNotExists bool) *greptimeError {
 	if !tableNamePattern.MatchString(name) {
 		return newError(StatusUnexpected, "Unexpected, violated: Invalid database name: %s", name)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if _, ok := st.dbs[name]; ok || name == informationSchema || name == pgCatalog {
+	if _, ok := st.dbs[dbKey{catalog, name}]; ok || name == informationSchema || name == pgCatalog {
 		if ifNotExists {
 			return nil
 		}
 		return newError(StatusInvalidArguments, "Schema %s already exists", name)
 	}
-	st.dbs[name] = map[string]*table{}
+	st.dbs[dbKey{catalog, name}] = map[string]*table{}
 	return nil
 }
 
-// Databases returns the names of the store's databases (schemas of catalog
-// "greptime"), sorted. GreptimeDB's information_schema is not among them
-// (SHOW DATABASES lists it; see ExecSQL).
+// Databases returns the names of the store's databases as dbnames (a
+// schema of catalog "greptime", else "<catalog>-<schema>"), sorted.
+// GreptimeDB's information_schema is not among them (SHOW DATABASES lists
+// it; see ExecSQL).
 func (st *Store) Databases() []string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	out := make([]string, 0, len(st.dbs))
-	for name := range st.dbs {
-		out = append(out, name)
+	for k := range st.dbs {
+		if k.catalog == defaultCatalog {
+			out = append(out, k.schema)
+		} else {
+			out = append(out, k.catalog+"-"+k.schema)
+		}
 	}
 	sort.Strings(out)
 	return out

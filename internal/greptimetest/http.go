@@ -315,15 +315,12 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 // hasSchema reports whether GreptimeDB's is_valid_schema would accept the
 // database: one of the store's, or information_schema.
 func (st *Store) hasSchema(catalog, schema string) bool {
-	if catalog != defaultCatalog {
-		return false
-	}
 	if schema == informationSchema {
 		return true
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	_, ok := st.dbs[schema]
+	_, ok := st.dbs[dbKey{catalog, schema}]
 	return ok
 }
 

@@ -2,6 +2,9 @@ package greptimetest
 
 import (
 	"encoding/json"
+	"errors"
+
+	"google.golang.org/grpc/codes"
 
 	"google.golang.org/protobuf/proto"
 
@@ -60,11 +63,16 @@ func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]strin
 	if gerr := s.authenticate(req.GetHeader()); gerr != nil {
 		return fail(gerr)
 	}
+	// A SQL query skips the permission check here; the statement's own run
+	// checks what it needs (src/frontend/src/instance/grpc.rs:74-88).
+	if q, ok := req.GetRequest().(*greptimev1.GreptimeRequest_Query); ok {
+		return s.query(req.GetHeader(), q.Query)
+	}
 	// Permissions are checked next (src/frontend/src/instance/grpc.rs:74-88);
-	// the stand-in has none (doc.go).
+	// the stand-in has none but DatabaseAccess (doc.go).
 	ri, ok := req.GetRequest().(*greptimev1.GreptimeRequest_RowInserts)
 	if !ok {
-		return fail(newError(StatusUnsupported, "greptimetest: only row inserts are supported, got %T", req.GetRequest()))
+		return fail(newError(StatusUnsupported, "greptimetest: only row inserts and SQL queries are supported, got %T", req.GetRequest()))
 	}
 	// With a physical_table hint GreptimeDB writes through the metric engine
 	// (src/frontend/src/instance/grpc.rs:92-99), which the stand-in does not model.
@@ -124,6 +132,39 @@ func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]strin
 		user:     req.GetHeader().GetAuthorization().GetBasic().GetUsername(),
 		database: catalog + "-" + schema,
 	})
+}
+
+// query runs a Handle call's SQL, as GreptimeDB's gRPC query path does: one
+// statement only (src/frontend/src/instance/grpc.rs:108-123), whose answer
+// must be a count of affected rows: a query's rows are refused by the
+// Handle service (src/servers/src/grpc/database.rs:62-77).
+func (s *Server) query(h *greptimev1.RequestHeader, q *greptimev1.QueryRequest) outcome {
+	sql, ok := q.GetQuery().(*greptimev1.QueryRequest_Sql)
+	if !ok {
+		// src/frontend/src/instance/grpc.rs:109-111 for a missing query; the
+		// stand-in runs SQL only.
+		return fail(newError(StatusUnsupported, "greptimetest: only SQL queries are supported, got %T", q.GetQuery()))
+	}
+	catalog, schema := headerDB(h)
+	results, err := s.store.ExecSQL(catalog+"-"+schema, sql.Sql)
+	if err != nil {
+		var gerr *greptimeError
+		if !errors.As(err, &gerr) {
+			gerr = newError(StatusInternal, "%v", err)
+		}
+		return fail(gerr)
+	}
+	if len(results) != 1 {
+		// NotSupported (src/operator/src/error.rs:430).
+		return fail(newError(StatusUnsupported, "Not supported: execute multiple statements in SQL query string through GRPC interface"))
+	}
+	if results[0].IsQuery() {
+		return fail(&greptimeError{grpcCode: codes.Unimplemented, msg: "GreptimeDatabase::Handle for query"})
+	}
+	return outcome{resp: &greptimev1.GreptimeResponse{
+		Header:   &greptimev1.ResponseHeader{Status: &greptimev1.Status{StatusCode: uint32(StatusSuccess)}},
+		Response: &greptimev1.GreptimeResponse_AffectedRows{AffectedRows: &greptimev1.AffectedRows{Value: uint32(results[0].AffectedRows)}},
+	}}
 }
 
 // checkJSONValues parses the values of JSON columns before anything else

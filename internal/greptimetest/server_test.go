@@ -863,8 +863,44 @@ func TestDatabases(t *testing.T) {
 	assert.Equal(t, 2, s.RowCount("events", "t"))
 	assert.Empty(t, s.Tables("public"))
 
-	_, err := Start(Config{Databases: []string{"other-public"}})
-	require.Error(t, err)
+	// Another catalog's database is named "<catalog>-<schema>"
+	// (src/common/catalog/src/lib.rs:63-81).
+	other := startServer(t, Config{Databases: []string{"otel-public"}})
+	oc := dial(t, other.Addr(), nil)
+	requireOK(t, do(ctx, oc, req{db: "otel-public", inserts: []*greptimev1.RowInsertRequest{insert("t", eventSchema(), event("a", `1`, 1))}}))
+	assert.Equal(t, 1, other.RowCount("otel-public", "t"))
+	res := do(ctx, oc, req{db: "public", inserts: []*greptimev1.RowInsertRequest{insert("t", eventSchema(), event("a", `1`, 1))}})
+	require.Error(t, res.err, "public of catalog greptime does not exist there")
+	assert.Equal(t, []string{"otel-public"}, other.Store().Databases())
+}
+
+// TestCreateDatabaseOverGRPC: a Handle call carrying SQL runs one statement
+// (src/frontend/src/instance/grpc.rs:108-123), in the catalog of the
+// request's dbname; a query's rows are refused (src/servers/src/grpc/database.rs:62-77).
+func TestCreateDatabaseOverGRPC(t *testing.T) {
+	s := startServer(t, Config{Databases: []string{"public", "otel-public"}})
+	c := dial(t, s.Addr(), nil)
+	sql := func(db, q string) (*greptimev1.GreptimeResponse, error) {
+		return c.Handle(ctxT(t), &greptimev1.GreptimeRequest{
+			Header:  &greptimev1.RequestHeader{Dbname: db},
+			Request: &greptimev1.GreptimeRequest_Query{Query: &greptimev1.QueryRequest{Query: &greptimev1.QueryRequest_Sql{Sql: q}}},
+		})
+	}
+	resp, err := sql("public", `CREATE DATABASE IF NOT EXISTS "team-a"`)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(1), resp.GetAffectedRows().GetValue())
+	_, err = sql("otel-public", `CREATE DATABASE shop`)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"otel-public", "otel-shop", "public", "team-a"}, s.Store().Databases())
+
+	_, err = sql("public", `CREATE DATABASE "team-a"`)
+	assert.Equal(t, codes.InvalidArgument, status.Code(err))
+	assert.Contains(t, status.Convert(err).Message(), "Schema team-a already exists")
+	_, err = sql("public", `SHOW TABLES`)
+	assert.Equal(t, codes.Unimplemented, status.Code(err))
+	_, err = sql("public", `CREATE DATABASE a; CREATE DATABASE b`)
+	assert.Equal(t, codes.Unimplemented, status.Code(err))
+	assert.Contains(t, status.Convert(err).Message(), "execute multiple statements")
 }
 
 func TestConcurrentCalls(t *testing.T) {

@@ -86,13 +86,11 @@ func (st *Store) ExecSQL(db, query string) ([]Result, error) {
 func (st *Store) exec(catalog, schema string, s sqlStmt) (Result, *greptimeError) {
 	switch x := s.(type) {
 	case createDatabaseStmt:
-		if catalog != defaultCatalog {
-			return Result{}, standinUnsupported("catalogs other than %q", defaultCatalog)
-		}
 		// The name as written, quotes removed (format_raw_object_name,
-		// src/operator/src/statement.rs:431-439); CREATE DATABASE answers 1
+		// src/operator/src/statement.rs:431-439), in the statement's catalog
+		// (src/operator/src/statement/ddl.rs:2150); CREATE DATABASE answers 1
 		// affected row, also when it existed (src/operator/src/statement/ddl.rs:2190-2192).
-		if gerr := st.createDatabase(x.name.value, x.ifNotExists); gerr != nil {
+		if gerr := st.createDatabase(catalog, x.name.value, x.ifNotExists); gerr != nil {
 			return Result{}, gerr
 		}
 		return Result{AffectedRows: 1}, nil

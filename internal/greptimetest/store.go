@@ -158,15 +158,18 @@ func (t *table) put(row map[string]any) {
 // and datanodes. All methods are safe for concurrent use.
 type Store struct {
 	mu          sync.Mutex
-	dbs         map[string]map[string]*table // schema -> table name -> table
+	dbs         map[dbKey]map[string]*table // database -> table name -> table
 	nextTableID uint32
 }
 
-// NewStore returns an empty store with the given databases (schemas of
-// catalog "greptime", "greptime-<schema>" accepted too); default {"public"}.
+// dbKey names a database: a schema of a catalog.
+type dbKey struct{ catalog, schema string }
+
+// NewStore returns an empty store with the given databases, as dbnames: a
+// schema of catalog "greptime", or "<catalog>-<schema>"; default {"public"}.
 func NewStore(databases ...string) (*Store, error) {
 	st := &Store{
-		dbs:         map[string]map[string]*table{},
+		dbs:         map[dbKey]map[string]*table{},
 		nextTableID: 1024, // GreptimeDB's first user table id (src/common/catalog/src/consts.rs:28-30, src/cmd/src/standalone.rs:807)
 	}
 	if len(databases) == 0 {
@@ -174,10 +177,10 @@ func NewStore(databases ...string) (*Store, error) {
 	}
 	for _, db := range databases {
 		catalog, schema := parseDBName(db)
-		if catalog != defaultCatalog || schema == "" {
-			return nil, fmt.Errorf("greptimetest: database %q is not in catalog %q", db, defaultCatalog)
+		if catalog == "" || schema == "" {
+			return nil, fmt.Errorf("greptimetest: database %q names no catalog and schema", db)
 		}
-		st.dbs[schema] = map[string]*table{}
+		st.dbs[dbKey{catalog, schema}] = map[string]*table{}
 	}
 	return st, nil
 }
@@ -230,17 +233,11 @@ func (st *Store) database(db string) map[string]*table {
 		db = "public"
 	}
 	catalog, schema := parseDBName(db)
-	if catalog != defaultCatalog {
-		return nil
-	}
-	return st.dbs[schema]
+	return st.dbs[dbKey{catalog, schema}]
 }
 
 // schema returns the tables of schema in catalog, nil if there is no such
 // database; st.mu held.
 func (st *Store) schema(catalog, schema string) map[string]*table {
-	if catalog != defaultCatalog {
-		return nil
-	}
-	return st.dbs[schema]
+	return st.dbs[dbKey{catalog, schema}]
 }
