@@ -139,10 +139,13 @@ func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]strin
 // must be a count of affected rows: a query's rows are refused by the
 // Handle service (src/servers/src/grpc/database.rs:62-77).
 func (s *Server) query(h *greptimev1.RequestHeader, q *greptimev1.QueryRequest) outcome {
+	if q.GetQuery() == nil {
+		// IncompleteGrpcRequest (src/frontend/src/instance/grpc.rs:109-111,
+		// src/frontend/src/error.rs:95-100, :384-385).
+		return fail(newError(StatusInvalidArguments, "Incomplete GRPC request: Missing field 'QueryRequest.query'"))
+	}
 	sql, ok := q.GetQuery().(*greptimev1.QueryRequest_Sql)
 	if !ok {
-		// src/frontend/src/instance/grpc.rs:109-111 for a missing query; the
-		// stand-in runs SQL only.
 		return fail(newError(StatusUnsupported, "greptimetest: only SQL queries are supported, got %T", q.GetQuery()))
 	}
 	catalog, schema := headerDB(h)

@@ -489,7 +489,10 @@ func TestNonInsertRequests(t *testing.T) {
 	requireStatus(t, res, codes.InvalidArgument, StatusInvalidArguments, "Invalid query: Expecting non-empty GreptimeRequest.")
 
 	res = send(ctx, c, &greptimev1.GreptimeRequest{Request: &greptimev1.GreptimeRequest_Query{Query: &greptimev1.QueryRequest{}}}, "")
-	requireStatus(t, res, codes.Unimplemented, StatusUnsupported, "only row inserts")
+	requireStatus(t, res, codes.InvalidArgument, StatusInvalidArguments, "Missing field 'QueryRequest.query'")
+
+	res = send(ctx, c, &greptimev1.GreptimeRequest{Request: &greptimev1.GreptimeRequest_RowDeletes{RowDeletes: &greptimev1.RowDeleteRequests{}}}, "")
+	requireStatus(t, res, codes.Unimplemented, StatusUnsupported, "only row inserts and SQL queries")
 }
 
 func TestAuth(t *testing.T) {

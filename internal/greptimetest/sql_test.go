@@ -48,13 +48,14 @@ func fillEventTables(t *testing.T, s *Server) {
 	)}}))
 
 	rejected := eventSchema(
+		col("target_database", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
 		col("target_table", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
 		col("error_code", greptimev1.ColumnDataType_INT64, greptimev1.SemanticType_FIELD),
 		col("grpc_code", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
 		col("error_message", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
 	)
 	dead := func(typ, target, payload string, ts int64, code *greptimev1.Value, grpcCode, msg string) []*greptimev1.Value {
-		return append(event(typ, payload, ts), str(target), code, str(grpcCode), str(msg))
+		return append(event(typ, payload, ts), str("public"), str(target), code, str(grpcCode), str(msg))
 	}
 	requireOK(t, do(ctx, c, req{db: "public", hints: "append_mode=true", inserts: []*greptimev1.RowInsertRequest{insert("events_rejected", rejected,
 		dead("order.placed", "orders", `{"body":{"order_id":"o-2"}}`, ts1, i64(1004), "InvalidArgument", "Invalid request to region 4398046511104(1024, 0), reason: column amount type mismatch"),
