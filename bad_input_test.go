@@ -86,7 +86,7 @@ var badRecords = []struct {
 func TestBadInput(t *testing.T) {
 	for _, tt := range badRecords {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, setup{configure: func(cfg *Config) { *cfg = *withAddr(fuzzConfig(), cfg) }})
+			h := newHarness(t, setup{configure: func(cfg *Config) { *cfg = *withAddr(everyColumnConfig(), cfg) }})
 			ld := logsOfTypes("ordinary", "ordinary", "ordinary")
 			bad := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(1)
 			bad.SetEventName("bad")
@@ -111,17 +111,22 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// badInputSeed is a small batch of bad records for the fuzz corpus.
-func badInputSeed() plog.Logs {
-	ld := plog.NewLogs()
-	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for _, tt := range badRecords {
-		if strings.Contains(tt.name, "huge") || strings.Contains(tt.name, "100,000") || strings.Contains(tt.name, "10,000") {
-			continue // kept out of the seed to keep it small
-		}
-		tt.make(records.AppendEmpty())
-	}
-	return ld
+// everyColumnConfig maps every kind of extra column, so bad values meet
+// every conversion.
+func everyColumnConfig() *Config {
+	cfg := defaultConfig()
+	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
+		{Name: "s", Source: "attributes.s", SemanticType: "tag"},
+		{Name: "i", Source: "attributes.i", Type: ColumnTypeInt64},
+		{Name: "f", Source: "body.f", Type: ColumnTypeFloat64},
+		{Name: "b", Source: "attributes.b", Type: ColumnTypeBool},
+		{Name: "t", Source: "attributes.t", Type: ColumnTypeTimestamp},
+		{Name: "j", Source: "body", Type: ColumnTypeJSON},
+		{Name: "e", Source: "attributes.list", Type: ColumnTypeString, Expand: true},
+		{Name: "trace", Source: "trace_id"},
+	}}}
+	return cfg
 }
 
 // withAddr is cfg with the connection settings of base (the harness's server).

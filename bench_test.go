@@ -22,7 +22,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
 
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // The benchmarks measure this exporter and its peer, the collector's OTLP
@@ -76,18 +78,21 @@ func BenchmarkMapping(b *testing.B) {
 	for _, size := range benchBatchSizes {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			cfg := benchConfig("127.0.0.1:1")
-			m := mustMapping(b, cfg)
-			header := mustHeader(b, &greptimev1.RequestHeader{Dbname: cfg.Database})
+			m, err := compileMapping(cfg)
+			require.NoError(b, err)
+			header, err := wire.EncodeHeader(&greptimev1.RequestHeader{Dbname: cfg.Database})
+			require.NoError(b, err)
 			ld := benchLogs(size)
 			now := time.Now()
+			t := newTenants(cfg)
 			var st pushState
 			before := startMeasuring(b)
 			for range b.N {
-				groups, _ := st.group(ld, m, now, "")
-				st.writer.start(m.payload)
-				st.writer.pack(groups, header, cfg.MaxRequestBytes)
-				st.writer.finish(true)
-				st.grouper.reset()
+				groups, _ := st.groupLogs(context.Background(), ld, m, t, now)
+				st.writer.Start()
+				st.writer.Pack(groups, header, cfg.MaxRequestBytes)
+				st.writer.Finish(true)
+				st.done()
 			}
 			reportPerRecord(b, size, before)
 		})
@@ -179,17 +184,20 @@ func (discardCodec) Name() string { return "proto" }
 // BenchmarkPayload compares the JSON payload writer with the obvious way,
 // pcommon's AsRaw and encoding/json, on the records of the fixed input.
 func BenchmarkPayload(b *testing.B) {
-	groups, _ := groupLogs(b, benchConfig("127.0.0.1:1"), benchLogs(100))
-	var events []event
+	m, err := compileMapping(benchConfig("127.0.0.1:1"))
+	require.NoError(b, err)
+	var gr mapping.Grouper
+	groups, _ := gr.GroupLogs(benchLogs(100), m, time.Now(), newTenants(defaultConfig()).databaseOf(context.Background()))
+	var events []mapping.Event
 	for _, g := range groups {
-		events = append(events, g.events...)
+		events = append(events, g.Events...)
 	}
 	b.Run("writer", func(b *testing.B) {
 		var buf []byte
 		before := startMeasuring(b)
 		for range b.N {
 			for i := range events {
-				buf = appendPayload(buf[:0], &events[i], PayloadConfig{Body: true, Attributes: true})
+				buf = mapping.AppendPayload(buf[:0], &events[i], mapping.Payload{Body: true, Attributes: true})
 			}
 		}
 		reportPerRecord(b, len(events), before)
@@ -198,8 +206,8 @@ func BenchmarkPayload(b *testing.B) {
 		before := startMeasuring(b)
 		for range b.N {
 			for i := range events {
-				lr := events[i].lr
-				if _, err := json.Marshal(map[string]any{"body": lr.Body().AsRaw(), "attributes": lr.Attributes().AsRaw()}); err != nil {
+				ev := &events[i]
+				if _, err := json.Marshal(map[string]any{"body": ev.Body().AsRaw(), "attributes": ev.Attributes().AsRaw()}); err != nil {
 					b.Fatal(err)
 				}
 			}

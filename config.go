@@ -15,6 +15,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
 // Config defines the configuration of the greptime_events exporter.
@@ -257,19 +259,20 @@ const (
 	ColumnTypeJSON      ColumnType = "json"
 )
 
+// knownColumnType reports whether t is a column type ("" is string).
+func knownColumnType(t ColumnType) bool {
+	switch t {
+	case "", ColumnTypeString, ColumnTypeInt64, ColumnTypeFloat64, ColumnTypeBool, ColumnTypeTimestamp, ColumnTypeJSON:
+		return true
+	}
+	return false
+}
+
 // minRequestBytes leaves room for a request's framing and a small event.
 const minRequestBytes = 1024
 
 // wildcardEventType configures every event type not listed in Events.
 const wildcardEventType = "*"
-
-// The base columns every event row starts with; extra columns may not reuse them.
-const (
-	columnType      = "type"
-	columnPayload   = "payload"
-	columnTimestamp = "timestamp"
-	columnEventID   = "event_id" // with event_id enabled
-)
 
 // namePattern is GreptimeDB's rule for the names of catalogs, databases and
 // the tables inserts create (NAME_PATTERN, src/common/base/src/regex_pattern.rs:18,
@@ -385,11 +388,22 @@ func (cfg *Config) writesTo(table string) bool {
 }
 
 func (p tablePolicy) String() string {
-	s := formatHints(p)
+	s := p.options().Hints()
 	if p.EventID.Enabled {
 		s += ", event_id"
 	}
 	return s
+}
+
+// options are the policy as the mapping takes it.
+func (p tablePolicy) options() mapping.Options {
+	return mapping.Options{
+		TTL:                  p.TTL,
+		AppendMode:           p.AppendMode,
+		CompactionTimeWindow: p.CompactionTimeWindow,
+		EventID:              p.EventID.Enabled,
+		EventIDSource:        p.EventID.Source,
+	}
 }
 
 func (c EventIDConfig) validate(key string) []error {
@@ -399,7 +413,7 @@ func (c EventIDConfig) validate(key string) []error {
 	if !c.Enabled {
 		return []error{fmt.Errorf(`"%s::source" is set but "%s::enabled" is false`, key, key)}
 	}
-	if _, err := parseSource(c.Source); err != nil {
+	if err := mapping.CheckSource(c.Source); err != nil {
 		return []error{fmt.Errorf(`"%s::source": %w`, key, err)}
 	}
 	return nil
@@ -432,7 +446,7 @@ func (ec EventConfig) validate(key string) []error {
 	if ec.EventID != nil {
 		errs = append(errs, ec.EventID.validate(key+"::event_id")...)
 	}
-	seen := map[string]bool{columnType: true, columnPayload: true, columnTimestamp: true, columnEventID: true}
+	seen := map[string]bool{}
 	expanded := ""
 	for i, col := range ec.Columns {
 		colKey := fmt.Sprintf("%s::columns[%d]", key, i)
@@ -441,17 +455,17 @@ func (ec EventConfig) validate(key string) []error {
 			errs = append(errs, fmt.Errorf(`"%s::name" must not be empty`, colKey))
 		case !namePattern.MatchString(col.Name):
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is not a valid GreptimeDB column name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, colKey, col.Name))
-		case col.Name == columnType || col.Name == columnPayload || col.Name == columnTimestamp || col.Name == columnEventID:
-			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of event tables (type, payload, timestamp, event_id)`, colKey, col.Name))
+		case mapping.IsBaseColumn(col.Name):
+			errs = append(errs, fmt.Errorf(`"%s::name" %q is a base column of event tables (%s)`, colKey, col.Name, mapping.BaseColumns))
 		case seen[col.Name]:
 			errs = append(errs, fmt.Errorf(`"%s::name" %q is used by another column of this event type`, colKey, col.Name))
 		}
 		seen[col.Name] = true
-		if _, err := parseSource(col.Source); err != nil {
+		if err := mapping.CheckSource(col.Source); err != nil {
 			errs = append(errs, fmt.Errorf(`"%s::source": %w`, colKey, err))
 		}
-		if _, ok := columnDataTypes[col.Type]; !ok && col.Type != "" {
-			errs = append(errs, fmt.Errorf(`"%s::type" %q is unknown (string, int64, float64, bool, timestamp, json)`, colKey, col.Type))
+		if !knownColumnType(col.Type) {
+			errs = append(errs, fmt.Errorf(`"%s::type" %q is unknown (%s)`, colKey, col.Type, mapping.ColumnTypes))
 		}
 		if st := col.SemanticType; st != "" && st != "tag" && st != "field" {
 			errs = append(errs, fmt.Errorf(`"%s::semantic_type" %q is unknown (tag, field)`, colKey, st))
@@ -518,6 +532,35 @@ func validateDatabase(key, db, catalog string) error {
 	}
 	return fmt.Errorf(`%q %q would be read by GreptimeDB as catalog %q, schema %q, because it splits a database name at the first '-'; `+
 		`for the database %q of the default catalog write %q, or set "catalog: %s" and "database: %s"`, key, db, cat, schema, db, defaultCatalog+"-"+db, cat, schema)
+}
+
+// tenantSourceKind says where a record's tenant is read.
+type tenantSourceKind uint8
+
+const (
+	tenantFromResource tenantSourceKind = iota // a resource attribute
+	tenantFromMetadata                         // the request's client metadata
+)
+
+// tenantSource is a parsed TenantsConfig.From.
+type tenantSource struct {
+	kind tenantSourceKind
+	key  string
+}
+
+func parseTenantSource(s string) (tenantSource, error) {
+	prefix, key, _ := strings.Cut(s, ".")
+	switch {
+	case key == "":
+	case prefix == "resource":
+		return tenantSource{kind: tenantFromResource, key: key}, nil
+	case prefix == "metadata":
+		return tenantSource{kind: tenantFromMetadata, key: key}, nil
+	}
+	if s == "" {
+		return tenantSource{}, errors.New("must not be empty")
+	}
+	return tenantSource{}, fmt.Errorf("%q is unknown (resource.<attribute>, metadata.<key>)", s)
 }
 
 func (tc TenantsConfig) validate(queue configoptional.Optional[exporterhelper.QueueBatchConfig], catalog string) []error {

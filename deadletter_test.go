@@ -97,7 +97,7 @@ func TestDeadLetterFailuresAreCountedNotRetriedForEver(t *testing.T) {
 		wantCalls int
 	}{
 		{name: "dead-letter table rejects them too", code: codes.InvalidArgument, wantCalls: 1},
-		{name: "dead-letter table stays unavailable", code: codes.Unavailable, wantCalls: deadLetterAttempts},
+		{name: "dead-letter table stays unavailable", code: codes.Unavailable, wantCalls: writeAttempts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,46 +3,43 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
 // The event catalog is a table with one row per (table, event type) the
-// exporter has written, so dashboards can discover what exists. Each
+// exporter has written, so that dashboards can discover what exists. Each
 // exporter instance upserts its own rows: they are keyed by table, type and
 // collector, with the time the exporter started as their time index, in a
 // non-append table that keeps the last row written.
 
-// The catalog table's columns.
-const (
-	columnCatalogTable       = "table_name"
-	columnCatalogCollector   = "collector"
-	columnCatalogStartedAt   = "started_at"
-	columnCatalogFirstSeen   = "first_seen"
-	columnCatalogLastSeen    = "last_seen"
-	columnCatalogEvents      = "events"
-	columnCatalogPayloadKeys = "payload_keys"
-)
+// eventCatalog counts what the exporter wrote and upserts it periodically.
+type eventCatalog struct {
+	cfg       EventCatalogConfig
+	collector string // identifies this exporter instance
+	startedAt time.Time
+	layout    *mapping.Layout
+	caller    *caller
+	metrics   *metrics
+	logger    *zap.Logger
 
-// catalogAttempts bounds the tries of one catalog write; the next interval
-// writes the same rows again anyway.
-const catalogAttempts = 3
+	mu      sync.Mutex
+	entries map[catalogKey]*catalogEntry
+	dirty   map[string]bool // databases whose rows changed since their last write
+	writer  mapping.Writer  // used by one write at a time, under writing
+	writing sync.Mutex
 
-// catalogHints make a table that keeps the last row of each key
-// (merge_mode last_row, src/mito2/src/region/options.rs:68-71; copied from
-// the hints at src/operator/src/insert.rs:1262-1276): the catalog is
-// rewritten every interval, and has no TTL so a long-running collector's
-// rows do not expire under it.
-const catalogHints = "append_mode=false, merge_mode=last_row"
+	stop context.CancelFunc // ends the periodic writes
+	done sync.WaitGroup
+}
 
 type catalogKey struct{ database, table, eventType string }
 
@@ -52,45 +49,52 @@ type catalogEntry struct {
 	keys                map[string]bool // "body.<key>" and "attributes.<key>", bounded
 }
 
-// catalog counts what the exporter wrote and upserts it periodically.
-type eventCatalog struct {
-	cfg       EventCatalogConfig
-	collector string // identifies this exporter instance
-	startedAt time.Time
-
-	mu      sync.Mutex
-	entries map[catalogKey]*catalogEntry
-	dirty   map[string]bool // databases whose rows changed since their last write
-
-	stop context.CancelFunc // ends the periodic writes
-	done sync.WaitGroup
+// newEventCatalog is the exporter's event catalog, nil without one.
+func newEventCatalog(cfg *Config, collector string, c *caller, m *metrics, logger *zap.Logger, now time.Time) (*eventCatalog, error) {
+	cc := cfg.EventCatalog.Get()
+	if cc == nil {
+		return nil, nil
+	}
+	l, err := mapping.CatalogLayout(cc.Table)
+	if err != nil {
+		return nil, err
+	}
+	return &eventCatalog{
+		cfg: *cc, collector: collector, startedAt: now, layout: l, caller: c, metrics: m, logger: logger,
+		entries: map[catalogKey]*catalogEntry{}, dirty: map[string]bool{},
+	}, nil
 }
 
-func newEventCatalog(cfg EventCatalogConfig, collector string, now time.Time) *eventCatalog {
-	return &eventCatalog{cfg: cfg, collector: collector, startedAt: now, entries: map[catalogKey]*catalogEntry{}, dirty: map[string]bool{}}
+// catalogCollector names this exporter instance in the catalog: the host
+// and the component's id.
+func catalogCollector(host, id string) string {
+	if host == "" {
+		return id
+	}
+	return fmt.Sprintf("%s/%s", host, id)
 }
 
-// observe records the events of a successful insert into database db.
-func (c *eventCatalog) observe(db, table, eventType string, events []event, now time.Time) {
+// observe records the events of a successful insert.
+func (c *eventCatalog) observe(in mapping.Insert, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	key := catalogKey{database: db, table: table, eventType: eventType}
+	key := catalogKey{database: in.Group.Database, table: in.Group.Layout.Table(), eventType: in.Group.Type}
 	e := c.entries[key]
 	if e == nil {
 		e = &catalogEntry{firstSeen: now, keys: map[string]bool{}}
 		c.entries[key] = e
 	}
 	e.lastSeen = now
-	e.events += int64(len(events))
-	c.dirty[db] = true
-	for i := range events {
+	e.events += int64(len(in.Events))
+	c.dirty[key.database] = true
+	for i := range in.Events {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
 		}
-		if body := events[i].lr.Body(); body.Type() == pcommon.ValueTypeMap {
+		if body := in.Events[i].Body(); body.Type() == pcommon.ValueTypeMap {
 			c.addKeys(e, "body.", body.Map())
 		}
-		c.addKeys(e, "attributes.", events[i].lr.Attributes())
+		c.addKeys(e, "attributes.", in.Events[i].Attributes())
 	}
 }
 
@@ -99,66 +103,37 @@ func (c *eventCatalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
 		}
-		if !e.keys[prefix+k] {
-			e.keys[prefix+k] = true
-		}
+		e.keys[prefix+k] = true
 	}
 }
 
-// requests are the catalog's rows as one insert per database whose rows
-// changed since the last write: each database has a catalog of its own.
-func (c *eventCatalog) requests(headers *requestHeaders) map[string]*greptimev1.GreptimeRequest {
+// rowsToWrite takes the catalog's rows of each database whose rows changed
+// since the last write, as events of the catalog layout.
+func (c *eventCatalog) rowsToWrite() map[string]*mapping.Group {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]*greptimev1.GreptimeRequest{}
+	out := map[string]*mapping.Group{}
 	for db := range c.dirty {
-		out[db] = c.request(db, headers.header(db))
+		out[db] = &mapping.Group{Database: db, Layout: c.layout}
 	}
 	clear(c.dirty)
-	return out
-}
-
-// request is the catalog's rows of database db as an insert; c.mu held.
-func (c *eventCatalog) request(db string, header *greptimev1.RequestHeader) *greptimev1.GreptimeRequest {
-	str := func(s string) *greptimev1.Value {
-		return &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: strings.ToValidUTF8(s, "\uFFFD")}}
-	}
-	ts := func(t time.Time) *greptimev1.Value {
-		return &greptimev1.Value{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: t.UnixNano()}}
-	}
-	keys := slices.SortedFunc(maps.Keys(c.entries), func(a, b catalogKey) int {
-		return cmp.Or(cmp.Compare(a.table, b.table), cmp.Compare(a.eventType, b.eventType))
-	})
-	rows := make([]*greptimev1.Row, 0, len(keys))
-	for _, k := range keys {
-		if k.database != db {
+	for _, k := range slices.SortedFunc(maps.Keys(c.entries), compareCatalogKeys) {
+		g := out[k.database]
+		if g == nil {
 			continue
 		}
 		e := c.entries[k]
-		payloadKeys, _ := json.Marshal(slices.Sorted(maps.Keys(e.keys))) // strings only: cannot fail
-		rows = append(rows, &greptimev1.Row{Values: []*greptimev1.Value{
-			str(k.table), str(k.eventType), str(c.collector), ts(c.startedAt), ts(e.firstSeen), ts(e.lastSeen),
-			{ValueData: &greptimev1.Value_I64Value{I64Value: e.events}},
-			str(string(payloadKeys)),
+		g.Events = append(g.Events, mapping.Event{Timestamp: c.startedAt.UnixNano(), Catalog: &mapping.CatalogRow{
+			Table: k.table, Type: k.eventType, Collector: c.collector,
+			FirstSeen: e.firstSeen, LastSeen: e.lastSeen, Events: e.events,
+			PayloadKeys: slices.Sorted(maps.Keys(e.keys)),
 		}})
 	}
-	schema := []*greptimev1.ColumnSchema{
-		{ColumnName: columnCatalogTable, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
-		{ColumnName: columnType, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
-		{ColumnName: columnCatalogCollector, Datatype: greptimev1.ColumnDataType_STRING, SemanticType: greptimev1.SemanticType_TAG},
-		{ColumnName: columnCatalogStartedAt, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_TIMESTAMP},
-		{ColumnName: columnCatalogFirstSeen, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_FIELD},
-		{ColumnName: columnCatalogLastSeen, Datatype: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, SemanticType: greptimev1.SemanticType_FIELD},
-		{ColumnName: columnCatalogEvents, Datatype: greptimev1.ColumnDataType_INT64, SemanticType: greptimev1.SemanticType_FIELD},
-		{ColumnName: columnCatalogPayloadKeys, Datatype: greptimev1.ColumnDataType_JSON, SemanticType: greptimev1.SemanticType_FIELD},
-	}
-	return &greptimev1.GreptimeRequest{
-		Header: header,
-		Request: &greptimev1.GreptimeRequest_RowInserts{RowInserts: &greptimev1.RowInsertRequests{Inserts: []*greptimev1.RowInsertRequest{{
-			TableName: c.cfg.Table,
-			Rows:      &greptimev1.Rows{Schema: schema, Rows: rows},
-		}}}},
-	}
+	return out
+}
+
+func compareCatalogKeys(a, b catalogKey) int {
+	return cmp.Or(cmp.Compare(a.table, b.table), cmp.Compare(a.eventType, b.eventType))
 }
 
 // markDirty makes the next write of db's catalog write its rows again,
@@ -169,12 +144,10 @@ func (c *eventCatalog) markDirty(db string) {
 	c.mu.Unlock()
 }
 
-// startCatalog writes the catalog every interval, outside the sending queue,
-// until stopCatalog.
-// Each write's calls are bounded by the exporter's timeout (callBriefly);
+// start writes the catalog every interval, outside the sending queue,
+// until stop. Each write's calls are bounded by the exporter's timeout;
 // stopping cancels a write under way, which the last one makes good.
-func (e *logsExporter) startCatalog() {
-	c := e.eventCatalog
+func (c *eventCatalog) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	c.done.Go(func() {
@@ -185,40 +158,55 @@ func (e *logsExporter) startCatalog() {
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
-				e.writeCatalog(ctx)
+				c.write(ctx)
 			}
 		}
 	})
 }
 
-// stopCatalog stops the periodic writes and writes the catalog a last time.
-func (e *logsExporter) stopCatalog(ctx context.Context) {
-	e.eventCatalog.stop()
-	e.eventCatalog.done.Wait()
-	e.writeCatalog(ctx)
+// shutdown stops the periodic writes and writes the catalog a last time.
+func (c *eventCatalog) shutdown(ctx context.Context) {
+	if c.stop != nil {
+		c.stop()
+		c.done.Wait()
+	}
+	c.write(ctx)
 }
 
-// writeCatalog upserts the catalog with a small bounded retry; a failure is
-// logged and the rows are written again at the next interval.
-func (e *logsExporter) writeCatalog(ctx context.Context) {
-	for db, req := range e.eventCatalog.requests(&e.headers) {
-		_, err := e.callBriefly(ctx, catalogAttempts, catalogHints, req)
-		if err == nil {
-			e.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", e.eventCatalog.cfg.Table))
+// write upserts the catalog, each database's rows with the bounded retry
+// of the exporter's own writes; a failure is logged, and the rows written
+// again at the next interval.
+func (c *eventCatalog) write(ctx context.Context) {
+	c.writing.Lock()
+	defer c.writing.Unlock()
+	for db, g := range c.rowsToWrite() {
+		if err := c.writeRows(ctx, db, g); err != nil {
+			c.markDirty(db)
+			c.metrics.catalogWriteFailed(ctx)
+			c.logger.Warn("Could not write the event catalog; will try again at the next interval",
+				zap.String("database", db), zap.String("table", c.layout.Table()), zap.Error(err))
 			continue
 		}
-		e.eventCatalog.markDirty(db)
-		e.telemetry.ExporterGreptimeEventsCatalogWriteFailures.Add(ctx, 1)
-		e.logger.Warn("Could not write the event catalog; will try again at the next interval",
-			zap.String("database", db), zap.String("table", e.eventCatalog.cfg.Table), zap.Error(err))
+		c.logger.Debug("Wrote the event catalog", zap.String("database", db), zap.String("table", c.layout.Table()))
 	}
 }
 
-// catalogCollector names this exporter instance in the catalog: the host
-// and the component's id.
-func catalogCollector(host, id string) string {
-	if host == "" {
-		return id
+func (c *eventCatalog) writeRows(ctx context.Context, db string, g *mapping.Group) error {
+	header, err := c.caller.header(db)
+	if err != nil {
+		return err
 	}
-	return fmt.Sprintf("%s/%s", host, id)
+	c.writer.Start()
+	requests, tooLarge := c.writer.Pack([]*mapping.Group{g}, header, c.caller.requestLimit())
+	failed := false
+	defer func() { c.writer.Finish(!failed) }()
+	for _, r := range tooLarge {
+		err = r.Err // a catalog row is small: not with max_request_bytes at least 1024
+	}
+	for _, inserts := range requests {
+		if _, werr := c.caller.writeBriefly(ctx, db, inserts, c.layout.Hints()); werr != nil {
+			failed, err = true, werr
+		}
+	}
+	return err
 }

@@ -112,5 +112,5 @@ func createLogsExporter(ctx context.Context, set exporter.Settings, cfg componen
 	if err != nil {
 		return nil, err
 	}
-	return siftingExporter{Logs: logs, e: e}, nil
+	return frontExporter{Logs: logs, sieve: &sieve{mapping: e.mapping, tenants: e.tenants, drops: e.drops}}, nil
 }

@@ -2,7 +2,6 @@ package greptimeeventsexporter
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -10,9 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -22,182 +19,16 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
-
-	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
-// The fuzz targets feed arbitrary input through the mapping and the wire
-// encoder. Whatever comes in, nothing panics and every request decodes as a
-// GreptimeRequest whose strings are UTF-8 and whose JSON values parse, or the
-// record is dropped with a reason. `make test` runs each briefly, `make fuzz`
-// for longer; seeds live in testdata/fuzz.
-
-// fuzzConfig maps every kind of extra column, so conversions get fuzzed too.
-func fuzzConfig() *Config {
-	cfg := defaultConfig()
-	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
-	cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{
-		{Name: "s", Source: "attributes.s", SemanticType: "tag"},
-		{Name: "i", Source: "attributes.i", Type: ColumnTypeInt64},
-		{Name: "f", Source: "body.f", Type: ColumnTypeFloat64},
-		{Name: "b", Source: "attributes.b", Type: ColumnTypeBool},
-		{Name: "t", Source: "attributes.t", Type: ColumnTypeTimestamp},
-		{Name: "j", Source: "body", Type: ColumnTypeJSON},
-		{Name: "e", Source: "attributes.list", Type: ColumnTypeString, Expand: true},
-		{Name: "trace", Source: "trace_id"},
-	}}}
-	return cfg
-}
-
-// FuzzMapping decodes the input as an OTLP logs request, as a collector
-// receives it, and maps and encodes it.
-func FuzzMapping(f *testing.F) {
-	for _, ld := range []plog.Logs{goldenLogs(), benchLogs(3), edgeValueLogs(), badInputSeed()} {
-		b, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	m := mustMapping(f, fuzzConfig())
-	header := mustHeader(f, testHeader)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
-		if err != nil {
-			return
-		}
-		checkMapping(t, ld, m, header, 64<<10)
-	})
-}
-
-// FuzzRecord builds a record from fuzzed fields: names, keys, values,
-// numbers and timestamps of any bytes and bit patterns.
-func FuzzRecord(f *testing.F) {
-	f.Add("user.login", "event.name", "k", "v", "body", int64(7), 1.5, uint64(1_700_000_000_000_000_000), uint8(3))
-	f.Add("", "", "", "", "", int64(0), 0.0, uint64(0), uint8(0))
-	f.Add("bad\xffname\x00\n", "key\xfe", "\x80", "\xc3\x28", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64), uint8(200))
-	f.Add("x", "event.name", "k", "v", "b", int64(-1), math.Inf(1), uint64(1<<63), uint8(100))
-	m := mustMapping(f, fuzzConfig())
-	header := mustHeader(f, testHeader)
-	f.Fuzz(func(t *testing.T, eventName, attrKey, key, value, body string, i int64, d float64, ts uint64, depth uint8) {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr(key, value)
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(value)
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetEventName(eventName)
-		lr.SetTimestamp(pcommon.Timestamp(ts))
-		lr.SetObservedTimestamp(pcommon.Timestamp(ts / 2))
-		lr.SetSeverityText(value)
-		lr.SetSeverityNumber(plog.SeverityNumber(i % 32))
-		lr.SetTraceID(pcommon.TraceID{byte(i), byte(depth)})
-		attrs := lr.Attributes()
-		attrs.PutStr(attrKey, eventName)
-		attrs.PutStr("s", value)
-		attrs.PutInt("i", i)
-		attrs.PutStr("t", value)
-		attrs.PutDouble("b", d)
-		attrs.PutEmptyBytes(key).FromRaw([]byte(value))
-		list := attrs.PutEmptySlice("list")
-		list.AppendEmpty().SetStr(value)
-		list.AppendEmpty().SetDouble(d)
-		list.AppendEmpty().SetEmptyMap().PutStr(key, body)
-		bm := lr.Body().SetEmptyMap()
-		bm.PutDouble("f", d)
-		bm.PutStr(key, body)
-		nested := bm
-		for range int(depth) {
-			nested = nested.PutEmptyMap(key)
-		}
-		nested.PutInt("deepest", i)
-
-		checkMapping(t, ld, m, header, 64<<10)
-	})
-}
-
-// checkMapping maps and writes ld and checks every request and every drop.
-func checkMapping(t *testing.T, ld plog.Logs, m *mapping, header []byte, maxBytes int) {
-	var (
-		gr grouper
-		w  writer
-	)
-	groups, dropped := gr.group(ld, m, exportTime, "")
-	w.start(m.payload)
-	defer w.finish(true)
-	requests, tooLarge := w.pack(groups, header, maxBytes)
-	accounted := dropped.filtered + len(dropped.invalid) + len(tooLarge)
-	for _, inserts := range requests {
-		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
-		if len(b) > maxBytes {
-			t.Fatalf("request of %d bytes exceeds %d", len(b), maxBytes)
-		}
-		rows := 0
-		for _, in := range inserts {
-			accounted += len(in.events)
-			rows += in.rows
-		}
-		checkRequest(t, b, rows)
-	}
-	if accounted != ld.LogRecordCount() {
-		t.Fatalf("%d records in, %d sent or dropped", ld.LogRecordCount(), accounted)
-	}
-}
-
-// checkRequest decodes a request and checks what GreptimeDB checks: rows as
-// long as the schema, values of the column's type, JSON that parses.
-func checkRequest(t *testing.T, b []byte, wantRows int) {
-	var req greptimev1.GreptimeRequest
-	if err := proto.Unmarshal(b, &req); err != nil { // fails on invalid UTF-8 in strings too
-		t.Fatalf("request does not decode: %v", err)
-	}
-	rowCount := 0
-	for _, ins := range req.GetRowInserts().GetInserts() {
-		rowCount += len(ins.GetRows().GetRows())
-		checkInsert(t, ins)
-	}
-	if rowCount != wantRows {
-		t.Fatalf("%d rows, want %d", rowCount, wantRows)
-	}
-}
-
-// checkInsert checks one insert: rows as long as the schema, values of the
-// column's type, JSON that parses, a time index in every row.
-func checkInsert(t *testing.T, ins *greptimev1.RowInsertRequest) {
-	schema := ins.GetRows().GetSchema()
-	for _, row := range ins.GetRows().GetRows() {
-		if len(row.GetValues()) != len(schema) {
-			t.Fatalf("row of %d values for %d columns", len(row.GetValues()), len(schema))
-		}
-		for i, v := range row.GetValues() {
-			col := schema[i]
-			if v.GetValueData() == nil {
-				continue
-			}
-			if s, ok := v.GetValueData().(*greptimev1.Value_StringValue); ok {
-				if !utf8.ValidString(s.StringValue) {
-					t.Fatalf("column %q: invalid UTF-8", col.GetColumnName())
-				}
-				if col.GetDatatype() == greptimev1.ColumnDataType_JSON && !json.Valid([]byte(s.StringValue)) {
-					t.Fatalf("column %q: invalid JSON %q", col.GetColumnName(), s.StringValue)
-				}
-			}
-		}
-		if row.GetValues()[2].GetValueData() == nil {
-			t.Fatal("null time index")
-		}
-	}
-}
-
-// TestFuzzCorpus keeps testdata/fuzz/FuzzMapping, the seed corpus of bad OTLP
-// input, in step with badRecords; `go test -run TestFuzzCorpus -update`
-// rewrites it.
+// TestFuzzCorpus keeps the seed corpus of the mapping's FuzzMapping, the bad
+// OTLP input of badRecords, in step with them; `go test -run TestFuzzCorpus
+// -update` rewrites it.
 func TestFuzzCorpus(t *testing.T) {
-	dir := filepath.Join("testdata", "fuzz", "FuzzMapping")
+	dir := filepath.Join("internal", "mapping", "testdata", "fuzz", "FuzzMapping")
 	for _, tt := range badRecords {
 		ld := plog.NewLogs()
 		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()

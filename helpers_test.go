@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadatatest"
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
@@ -35,20 +35,6 @@ import (
 // exporter, the fixtures, the mapping helper, and the metric assertions.
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-func mustMapping(t testing.TB, cfg *Config) *mapping {
-	t.Helper()
-	m, err := newMapping(cfg)
-	require.NoError(t, err)
-	return m
-}
-
-func mustHeader(t testing.TB, h *greptimev1.RequestHeader) []byte {
-	t.Helper()
-	b, err := wire.EncodeHeader(h)
-	require.NoError(t, err)
-	return b
-}
 
 // exportTime stands in for the clock in mapping tests.
 var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -226,16 +212,6 @@ func callCounts(t *testing.T, tel *componenttest.Telemetry) map[string]uint64 {
 	return out
 }
 
-// mapped is a batch mapped and written as the exporter writes it, with the
-// requests decoded by the generated types.
-type mapped struct {
-	groups   []*group
-	dropped  drops
-	inserts  [][]insert // by request
-	requests []*greptimev1.GreptimeRequest
-	tooLarge []invalidRecord
-}
-
 // testHeader is a request header with credentials.
 var testHeader = &greptimev1.RequestHeader{
 	Dbname: "public",
@@ -244,39 +220,37 @@ var testHeader = &greptimev1.RequestHeader{
 	}},
 }
 
-// mapLogs groups ld with cfg's mapping, writes every group into requests of
-// at most cfg.MaxRequestBytes, and decodes them; the requests' bytes are
-// checked against the limit.
-func mapLogs(t testing.TB, cfg *Config, ld plog.Logs) mapped {
+// rowInsertsOf maps ld with cfg's mapping as a push does (every record in
+// database public), writes every group into requests of at most
+// cfg.MaxRequestBytes and returns their inserts, decoded by the generated
+// types; it fails the test on any record not written.
+func rowInsertsOf(t testing.TB, cfg *Config, ld plog.Logs) []*greptimev1.RowInsertRequest {
 	t.Helper()
-	m := mustMapping(t, cfg)
+	m, err := compileMapping(cfg)
+	require.NoError(t, err)
 	var (
-		gr  grouper
-		w   writer
-		out mapped
+		gr mapping.Grouper
+		w  mapping.Writer
 	)
-	out.groups, out.dropped = gr.group(ld, m, exportTime, "")
-	header := mustHeader(t, testHeader)
-	w.start(m.payload)
-	defer w.finish(true)
-	out.inserts, out.tooLarge = w.pack(out.groups, header, cfg.MaxRequestBytes)
-	for _, inserts := range out.inserts {
-		b := wire.NewRequest(header, wireInserts(inserts)).AppendTo(nil)
-		if len(b) > cfg.MaxRequestBytes {
-			t.Fatalf("request of %d bytes exceeds max_request_bytes %d", len(b), cfg.MaxRequestBytes)
-		}
-		var req greptimev1.GreptimeRequest
-		require.NoError(t, proto.Unmarshal(b, &req))
-		out.requests = append(out.requests, &req)
-	}
-	return out
-}
-
-// rowInserts are every request's inserts, in order.
-func (m mapped) rowInserts() []*greptimev1.RowInsertRequest {
+	groups, dropped := gr.GroupLogs(ld, m, exportTime, newTenants(cfg).databaseOf(context.Background()))
+	require.Equal(t, mapping.Drops{}, dropped)
+	header, err := wire.EncodeHeader(testHeader)
+	require.NoError(t, err)
+	w.Start()
+	defer w.Finish(true)
+	requests, tooLarge := w.Pack(groups, header, cfg.MaxRequestBytes)
+	require.Empty(t, tooLarge)
 	var out []*greptimev1.RowInsertRequest
-	for _, r := range m.requests {
-		out = append(out, r.GetRowInserts().GetInserts()...)
+	for _, inserts := range requests {
+		ws := make([]wire.Insert, len(inserts))
+		for i, in := range inserts {
+			ws[i] = in.Insert
+		}
+		data, err := wire.NewCodec().Marshal(wire.NewRequest(header, ws))
+		require.NoError(t, err)
+		var req greptimev1.GreptimeRequest
+		require.NoError(t, proto.Unmarshal(data.Materialize(), &req))
+		out = append(out, req.GetRowInserts().GetInserts()...)
 	}
 	return out
 }
@@ -395,50 +369,6 @@ func goldenConfigs() map[string]*Config {
 		}},
 	}
 	return map[string]*Config{"defaults": defaultConfig(), "per_type_tables_and_columns": perType}
-}
-
-// eventIDConfig has event ids hashed for every type but one, which takes
-// them from an attribute.
-func eventIDConfig() *Config {
-	cfg := goldenConfigs()["per_type_tables_and_columns"]
-	cfg.EventID = EventIDConfig{Enabled: true}
-	login := cfg.Events["user.login"]
-	login.EventID = &EventIDConfig{Enabled: true, Source: "attributes.user.id"}
-	cfg.Events["user.login"] = login
-	return cfg
-}
-
-// edgeValueLogs has values whose encodings are easy to get wrong: zero,
-// negative numbers, false, empty strings and timestamps before 1970.
-func edgeValueLogs() plog.Logs {
-	ld := plog.NewLogs()
-	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
-	for i, ts := range []int64{1, 1 << 62, 0} {
-		lr := sl.LogRecords().AppendEmpty()
-		lr.SetEventName("order.placed")
-		lr.SetTimestamp(pcommon.Timestamp(ts))
-		body := lr.Body().SetEmptyMap()
-		body.PutInt("total_cents", []int64{0, -1, -1 << 63}[i])
-		items := body.PutEmptySlice("items")
-		items.AppendEmpty().SetStr("")
-		items.AppendEmpty().SetBool(false)
-		items.AppendEmpty().SetDouble(-0.5)
-	}
-	return ld
-}
-
-// varyingPayloadLogs has payloads whose lengths go up and down across the
-// sizes where their length prefixes grow a byte (128, 16384, 2097152).
-func varyingPayloadLogs() plog.Logs {
-	ld := plog.NewLogs()
-	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-	for _, n := range []int{10, 100, 120, 130, 20, 16_370, 16_400, 50, 3 << 20, 5, 200_000, 116} {
-		lr := records.AppendEmpty()
-		lr.SetEventName("sized")
-		lr.SetTimestamp(pcommon.Timestamp(n))
-		lr.Body().SetStr(strings.Repeat("x", n))
-	}
-	return ld
 }
 
 // benchEventTypes are the five event types of the benchmarks' fixed input;

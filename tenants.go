@@ -2,16 +2,13 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/client"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
-	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
 // A database per tenant: GreptimeDB keeps tenants apart in databases, so a
@@ -19,57 +16,62 @@ import (
 // metadata, chooses the database its events are written to. Only the
 // databases the config allows can be named.
 
-// tenantSourceKind says where a record's tenant is read.
-type tenantSourceKind uint8
-
-const (
-	tenantFromResource tenantSourceKind = iota // a resource attribute
-	tenantFromMetadata                         // the request's client metadata
-)
-
-type tenantSource struct {
-	kind tenantSourceKind
-	key  string
-}
-
-func parseTenantSource(s string) (tenantSource, error) {
-	prefix, key, _ := strings.Cut(s, ".")
-	switch {
-	case key == "":
-	case prefix == "resource":
-		return tenantSource{kind: tenantFromResource, key: key}, nil
-	case prefix == "metadata":
-		return tenantSource{kind: tenantFromMetadata, key: key}, nil
-	}
-	if s == "" {
-		return tenantSource{}, errors.New("must not be empty")
-	}
-	return tenantSource{}, fmt.Errorf("%q is unknown (resource.<attribute>, metadata.<key>)", s)
-}
-
 // tenants decides the database of a record's tenant.
 type tenants struct {
-	src      tenantSource
-	allowed  map[string]bool
-	pattern  *regexp.Regexp // the whole name must match; nil without one
-	fallback string         // the exporter's database, for records without a tenant
-	catalog  string         // the exporter's catalog option
+	home    string // the exporter's database, for records without a tenant
+	catalog string // the catalog option
+	// on is false without tenants: every record goes home.
+	on      bool
+	src     tenantSource
+	allowed map[string]bool
+	pattern *regexp.Regexp // the whole name must match; nil without one
 	// create makes the exporter create a tenant's database that does not
 	// exist (tenants::create_databases).
 	create bool
+	// atHome is the DatabaseOf of an exporter without tenants, made once.
+	atHome mapping.DatabaseOf
 }
 
 func newTenants(cfg *Config) *tenants {
+	t := &tenants{home: cfg.Database, catalog: cfg.Catalog}
+	t.atHome = func(pcommon.Resource) (string, bool) { return t.home, true }
 	tc := cfg.Tenants.Get()
 	if tc == nil {
-		return nil
+		return t
 	}
-	src, _ := parseTenantSource(tc.From) // validated
-	t := &tenants{src: src, allowed: toSet(tc.Databases), fallback: cfg.Database, catalog: cfg.Catalog, create: tc.CreateDatabases}
+	t.on, t.create = true, tc.CreateDatabases
+	t.src, _ = parseTenantSource(tc.From) // validated
+	t.allowed = make(map[string]bool, len(tc.Databases))
+	for _, db := range tc.Databases {
+		t.allowed[db] = true
+	}
 	if tc.DatabasePattern != "" {
 		t.pattern = regexp.MustCompile(`^(?:` + tc.DatabasePattern + `)$`) // validated
 	}
 	return t
+}
+
+// databaseOf says where the records of a request go: the database of each
+// resource's tenant, or of the request's, as client metadata names it.
+func (t *tenants) databaseOf(ctx context.Context) mapping.DatabaseOf {
+	switch {
+	case !t.on:
+		return t.atHome
+	case t.src.kind == tenantFromMetadata:
+		db, ok := t.database(t.fromMetadata(ctx))
+		return func(pcommon.Resource) (string, bool) { return db, ok }
+	default:
+		return t.ofResource
+	}
+}
+
+// ofResource is the database of a resource's tenant attribute.
+func (t *tenants) ofResource(res pcommon.Resource) (string, bool) {
+	name := ""
+	if v, ok := res.Attributes().Get(t.src.key); ok {
+		name = v.AsString()
+	}
+	return t.database(name)
 }
 
 // database is the database of a record whose tenant is name: the
@@ -85,10 +87,10 @@ func newTenants(cfg *Config) *tenants {
 // database, and is not allowed: NAME_PATTERN
 // (src/common/base/src/regex_pattern.rs:18), checked by CREATE DATABASE
 // (src/operator/src/statement/ddl.rs:2158-2163). The pattern is ASCII, so
-// this also keeps invalid UTF-8 out of the request header.
+// this also keeps invalid UTF-8 out of the request header. GreptimeDB v1.3.
 func (t *tenants) database(name string) (db string, ok bool) {
 	if name == "" {
-		return t.fallback, true
+		return t.home, true
 	}
 	if !namePattern.MatchString(name) {
 		return name, false
@@ -103,16 +105,10 @@ func (t *tenants) database(name string) (db string, ok bool) {
 	return name, true
 }
 
-// creates reports whether the exporter creates database db when it is
-// missing: a tenant's, with tenants::create_databases.
-func (t *tenants) creates(db string) bool {
-	return t != nil && t.create && db != t.fallback
-}
-
 // fromMetadata is the tenant in the request's client metadata, when that is
 // where tenants come from; "" otherwise.
 func (t *tenants) fromMetadata(ctx context.Context) string {
-	if t == nil || t.src.kind != tenantFromMetadata {
+	if !t.on || t.src.kind != tenantFromMetadata {
 		return ""
 	}
 	if vs := client.FromContext(ctx).Metadata.Get(t.src.key); len(vs) > 0 {
@@ -121,57 +117,22 @@ func (t *tenants) fromMetadata(ctx context.Context) string {
 	return ""
 }
 
-// errTenantNotAllowed is the reason of a record whose tenant names a
-// database the config does not allow.
-var errTenantNotAllowed = errors.New("the record's tenant names a database that tenants::databases and tenants::database_pattern do not allow")
-
-// maxDatabases bounds the per-database state the exporter keeps (request
-// headers, written layouts) when a pattern allows any number of tenants.
-const maxDatabases = 10_000
-
-// requestHeaders are the request headers of each database, in wire form,
-// made on first use.
-type requestHeaders struct {
-	auth    *greptimev1.AuthHeader
-	catalog string // the catalog option
-	mu      sync.RWMutex
-	byDB    map[string][]byte
+// creates reports whether the exporter creates database db when it is
+// missing: a tenant's, with tenants::create_databases.
+func (t *tenants) creates(db string) bool {
+	return t.create && db != t.home
 }
 
-// dbname is how a request names database db: "<catalog>-<db>" with the
-// catalog option, as GreptimeDB splits a dbname at its first '-'
-// (src/common/catalog/src/lib.rs:74-80), else db itself, in the default
-// catalog.
-func (h *requestHeaders) dbname(db string) string {
-	if h.catalog == "" {
-		return db
-	}
-	return h.catalog + "-" + db
+// createDatabase creates database db, a tenant's, with CREATE DATABASE IF
+// NOT EXISTS over GreptimeDB's SQL path. The statement runs in the catalog
+// of the request's dbname, the exporter's database's
+// (src/operator/src/statement/ddl.rs:2150). db is lower case and within
+// GreptimeDB's name pattern (database), so it needs no escaping between the
+// quotes, which keep '-', '.', ':', '@' and '#' in it.
+func (t *tenants) createDatabase(ctx context.Context, c *caller, db string) (callFailure, error) {
+	return c.query(ctx, t.home, createDatabaseSQL(db))
 }
 
-// header is the request header of database db.
-func (h *requestHeaders) header(db string) *greptimev1.RequestHeader {
-	return &greptimev1.RequestHeader{Dbname: h.dbname(db), Authorization: h.auth}
-}
-
-// get is the request header of database db in wire form. It fails only on a
-// name that is not valid UTF-8, which tenants keep out.
-func (h *requestHeaders) get(db string) ([]byte, error) {
-	h.mu.RLock()
-	b, ok := h.byDB[db]
-	h.mu.RUnlock()
-	if ok {
-		return b, nil
-	}
-	b, err := wire.EncodeHeader(h.header(db))
-	if err != nil {
-		return nil, err
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.byDB) >= maxDatabases {
-		clear(h.byDB)
-	}
-	h.byDB[db] = b
-	return b, nil
+func createDatabaseSQL(db string) string {
+	return `CREATE DATABASE IF NOT EXISTS "` + db + `"`
 }

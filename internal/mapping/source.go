@@ -1,9 +1,8 @@
-package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+package mapping
 
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -11,20 +10,21 @@ import (
 	"time"
 	"unicode/utf8"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
-// Extra columns: where a value comes from in a record (a source), and how
-// it becomes a Row value of its column's type.
+// Where a column's value comes from (a source), and how a value becomes a
+// Row value of the column's type (a conversion).
 
-// sourceKind says which part of a log record an extra column reads.
-type sourceKind int
+// sourceKind says which part of an event a column reads.
+type sourceKind uint8
 
 const (
+	// The sources of extra columns, which the configuration names.
 	sourceAttribute sourceKind = iota
 	sourceResource
 	sourceBodyKey
@@ -35,16 +35,31 @@ const (
 	sourceSeverityNumber
 	sourceTraceID
 	sourceSpanID
-	// The dead-letter columns, which read the event's rejection; not
-	// configurable.
+
+	// The base columns, written by the writer itself.
+	sourceType
+	sourcePayload
+	sourceTimestamp
+	sourceEventID
+
+	// The dead-letter columns, which read the event's rejection.
 	sourceTargetDatabase
 	sourceTargetTable
 	sourceErrorCode
 	sourceGRPCCode
 	sourceErrorMessage
+
+	// The event catalog's columns, which read the event's catalog row.
+	sourceCatalogTable
+	sourceCatalogType
+	sourceCatalogCollector
+	sourceCatalogFirstSeen
+	sourceCatalogLastSeen
+	sourceCatalogEvents
+	sourceCatalogPayloadKeys
 )
 
-// source is a parsed ColumnConfig.Source.
+// source is a parsed Column.Source.
 type source struct {
 	kind sourceKind
 	key  string // for attributes.<key>, resource.<key> and body.<key>
@@ -75,44 +90,37 @@ func parseSource(s string) (source, error) {
 		return source{kind: kind, key: key}, nil
 	}
 	if s == "" {
-		return source{}, errors.New("must not be empty")
+		return source{}, fmt.Errorf("must not be empty")
 	}
 	return source{}, fmt.Errorf("%q is unknown (attributes.<key>, resource.<key>, body.<key>, body, scope.name, scope.version, severity_text, severity_number, trace_id, span_id)", s)
 }
 
-// columnDataTypes are the GreptimeDB types of the extra-column types.
-var columnDataTypes = map[ColumnType]greptimev1.ColumnDataType{
-	ColumnTypeString:    greptimev1.ColumnDataType_STRING,
-	ColumnTypeInt64:     greptimev1.ColumnDataType_INT64,
-	ColumnTypeFloat64:   greptimev1.ColumnDataType_FLOAT64,
-	ColumnTypeBool:      greptimev1.ColumnDataType_BOOLEAN,
-	ColumnTypeTimestamp: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND,
-	ColumnTypeJSON:      greptimev1.ColumnDataType_JSON,
-}
-
-// valueKind says what a value read from a record holds.
+// valueKind says what a value read from an event holds.
 type valueKind uint8
 
 const (
 	valueAbsent valueKind = iota
 	valuePdata            // an attribute, resource attribute or body value
-	valueString           // a string record field (scope name, severity text, a rejection's)
-	valueInt              // an integer record field (severity number)
+	valueString           // a string field (scope name, severity text, a rejection's)
+	valueInt              // an integer field (severity number, an error code)
 	valueID               // a trace or span id, written as hex
+	valueTime             // a time, in nanoseconds since the epoch
+	valueKeys             // a list of keys, written as a JSON array
 )
 
-// sourceValue is what an extra column's source reads from a record.
-type sourceValue struct {
+// value is what a column's source reads from an event.
+type value struct {
 	kind  valueKind
 	v     pcommon.Value
 	s     string
 	i     int64
 	id    [16]byte
 	idLen int // bytes of id in use: 16 for a trace id, 8 for a span id
+	keys  []string
 }
 
-// read reads src from an event's record.
-func (src source) read(ev *event) sourceValue {
+// read reads src from an event.
+func (src source) read(ev *Event) value {
 	var (
 		v  pcommon.Value
 		ok bool
@@ -134,58 +142,39 @@ func (src source) read(ev *event) sourceValue {
 		return stringValue(ev.sl.Scope().Version())
 	case sourceSeverityText:
 		return stringValue(ev.lr.SeverityText())
-	case sourceTargetDatabase, sourceTargetTable, sourceErrorCode, sourceGRPCCode, sourceErrorMessage:
-		return ev.rejection.read(src.kind)
 	case sourceSeverityNumber:
-		if n := ev.lr.SeverityNumber(); n != 0 {
-			return sourceValue{kind: valueInt, i: int64(n)}
+		if n := ev.lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
+			return value{kind: valueInt, i: int64(n)}
 		}
 	case sourceTraceID:
 		if id := ev.lr.TraceID(); !id.IsEmpty() {
-			f := sourceValue{kind: valueID, idLen: len(id)}
+			f := value{kind: valueID, idLen: len(id)}
 			copy(f.id[:], id[:])
 			return f
 		}
 	case sourceSpanID:
 		if id := ev.lr.SpanID(); !id.IsEmpty() {
-			f := sourceValue{kind: valueID, idLen: len(id)}
+			f := value{kind: valueID, idLen: len(id)}
 			copy(f.id[:], id[:])
 			return f
 		}
+	case sourceTargetDatabase, sourceTargetTable, sourceErrorCode, sourceGRPCCode, sourceErrorMessage:
+		return ev.Rejection.read(src.kind)
+	case sourceCatalogTable, sourceCatalogType, sourceCatalogCollector, sourceCatalogFirstSeen,
+		sourceCatalogLastSeen, sourceCatalogEvents, sourceCatalogPayloadKeys:
+		return ev.Catalog.read(src.kind)
 	}
 	if !ok || v.Type() == pcommon.ValueTypeEmpty {
-		return sourceValue{}
+		return value{}
 	}
-	return sourceValue{kind: valuePdata, v: v}
+	return value{kind: valuePdata, v: v}
 }
 
-// read reads a dead-letter column from the rejection; nothing from nil.
-func (r *rejection) read(kind sourceKind) sourceValue {
-	if r == nil {
-		return sourceValue{}
-	}
-	switch kind {
-	case sourceTargetDatabase:
-		return stringValue(r.database)
-	case sourceTargetTable:
-		return stringValue(r.table)
-	case sourceErrorCode:
-		if r.code != 0 {
-			return sourceValue{kind: valueInt, i: int64(r.code)}
-		}
-	case sourceGRPCCode:
-		return stringValue(r.grpcCode)
-	case sourceErrorMessage:
-		return stringValue(r.message)
-	}
-	return sourceValue{}
-}
-
-func stringValue(s string) sourceValue {
+func stringValue(s string) value {
 	if s == "" {
-		return sourceValue{}
+		return value{}
 	}
-	return sourceValue{kind: valueString, s: s}
+	return value{kind: valueString, s: s}
 }
 
 // appendCell appends f converted to typ as a Row value, where that loses
@@ -195,22 +184,39 @@ func stringValue(s string) sourceValue {
 // caller can count it; an absent value is null with ok true. A json column
 // holds the value as JSON: a string becomes a JSON string. text is scratch
 // space for the conversions that make text; it is returned grown.
-func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []byte, ok bool) {
-	if f.kind == valueAbsent {
+func appendCell(b, text []byte, f value, typ ColumnType) (out, textOut []byte, ok bool) {
+	switch f.kind {
+	case valueAbsent:
 		return wire.AppendNull(b), text, true
-	}
-	if f.kind == valueID {
+	case valueID:
 		switch typ {
-		case ColumnTypeString:
+		case TypeString:
 			return textCell(b, hex.AppendEncode(text[:0], f.id[:f.idLen]))
-		case ColumnTypeJSON:
+		case TypeJSON:
 			return textCell(b, append(hex.AppendEncode(append(text[:0], '"'), f.id[:f.idLen]), '"'))
+		}
+		return wire.AppendNull(b), text, false
+	case valueTime:
+		if typ == TypeTimestamp {
+			return wire.AppendTimestamp(b, f.i), text, true
+		}
+		return wire.AppendNull(b), text, false
+	case valueKeys:
+		if typ == TypeJSON {
+			text = append(text[:0], '[')
+			for i, k := range f.keys {
+				if i > 0 {
+					text = append(text, ',')
+				}
+				text = jsonenc.AppendString(text, k)
+			}
+			return textCell(b, append(text, ']'))
 		}
 		return wire.AppendNull(b), text, false
 	}
 	vt := f.valueType()
 	switch typ {
-	case ColumnTypeJSON:
+	case TypeJSON:
 		switch vt {
 		case pcommon.ValueTypeStr:
 			return textCell(b, jsonenc.AppendString(text[:0], f.s))
@@ -218,13 +224,13 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 			return textCell(b, strconv.AppendInt(text[:0], f.i, 10))
 		}
 		return textCell(b, jsonenc.AppendValue(text[:0], f.v, 0))
-	case ColumnTypeString:
+	case TypeString:
 		if vt == pcommon.ValueTypeStr && utf8.ValidString(f.s) {
 			return wire.AppendString(b, f.s), text, true // no copy of the text
 		}
 		text, _ = appendText(text[:0], f)
 		return textCell(b, text)
-	case ColumnTypeInt64:
+	case TypeInt64:
 		switch vt {
 		case pcommon.ValueTypeInt:
 			return wire.AppendInt64(b, f.i), text, true
@@ -237,7 +243,7 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 				return wire.AppendInt64(b, i), text, true
 			}
 		}
-	case ColumnTypeFloat64:
+	case TypeFloat64:
 		switch vt {
 		case pcommon.ValueTypeDouble:
 			return wire.AppendFloat64(b, f.v.Double()), text, true
@@ -248,14 +254,14 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 				return wire.AppendFloat64(b, d), text, true
 			}
 		}
-	case ColumnTypeBool:
+	case TypeBool:
 		switch {
 		case vt == pcommon.ValueTypeBool:
 			return wire.AppendBool(b, f.v.Bool()), text, true
 		case vt == pcommon.ValueTypeStr && (f.s == "true" || f.s == "false"):
 			return wire.AppendBool(b, f.s == "true"), text, true
 		}
-	case ColumnTypeTimestamp:
+	case TypeTimestamp:
 		switch vt {
 		case pcommon.ValueTypeInt:
 			return wire.AppendTimestamp(b, f.i), text, true
@@ -270,9 +276,9 @@ func appendCell(b, text []byte, f sourceValue, typ ColumnType) (out, textOut []b
 	return wire.AppendNull(b), text, false
 }
 
-// valueType is the pdata type of a value that is not an id, with its
-// string or integer moved to s or i.
-func (f *sourceValue) valueType() pcommon.ValueType {
+// valueType is the pdata type of a value that is not an id, a time or keys,
+// with its string or integer moved to s or i.
+func (f *value) valueType() pcommon.ValueType {
 	switch f.kind {
 	case valueInt:
 		return pcommon.ValueTypeInt
@@ -291,12 +297,13 @@ func (f *sourceValue) valueType() pcommon.ValueType {
 
 // appendText appends f as a string column holds it: text as it is (invalid
 // UTF-8 replaced), numbers and bools in Go's notation, bytes in base64,
-// maps and slices as JSON, ids in hex. ok is false for an absent value.
-func appendText(dst []byte, f sourceValue) (out []byte, ok bool) {
-	if f.kind == valueAbsent {
+// maps and slices as JSON, ids in hex. ok is false for an absent value, and
+// for the catalog's times and keys, which no string column reads.
+func appendText(dst []byte, f value) (out []byte, ok bool) {
+	switch f.kind {
+	case valueAbsent, valueKeys, valueTime:
 		return dst, false
-	}
-	if f.kind == valueID {
+	case valueID:
 		return hex.AppendEncode(dst, f.id[:f.idLen]), true
 	}
 	switch f.valueType() {

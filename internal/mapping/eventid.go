@@ -1,4 +1,4 @@
-package greptimeeventsexporter // import "github.com/greptime-events/greptimeeventsexporter"
+package mapping
 
 import (
 	"cmp"
@@ -13,13 +13,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 )
 
-// eventIDSpec says where an event type's ids come from.
-type eventIDSpec struct {
-	src *source // nil: the hash of the record
-}
-
-// eventIDHexLen is the length of a hashed event id: 128 bits in hex.
-const eventIDHexLen = 32
+// EventIDHexLen is the length of a hashed event id: 128 bits in hex.
+const EventIDHexLen = 32
 
 // idHasher writes the canonical form of a record and hashes it. The form is
 // type-tagged and length-prefixed, with map entries sorted by key, so two
@@ -37,7 +32,7 @@ type keyValue struct {
 
 // appendID appends the record's 128-bit id as hex: a SHA-256 of the
 // resource attributes, scope, event type, timestamp, body and attributes.
-func (h *idHasher) appendID(dst []byte, ev *event, eventType string) []byte {
+func (h *idHasher) appendID(dst []byte, ev *Event, eventType string) []byte {
 	h.buf = h.buf[:0]
 	h.writeMap(ev.rl.Resource().Attributes(), 0)
 	sc := ev.sl.Scope()
@@ -45,11 +40,11 @@ func (h *idHasher) appendID(dst []byte, ev *event, eventType string) []byte {
 	h.writeString(sc.Version())
 	h.writeMap(sc.Attributes(), 0)
 	h.writeString(eventType)
-	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(ev.timestamp))
+	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(ev.Timestamp))
 	h.writeValue(ev.lr.Body(), 0)
 	h.writeMap(ev.lr.Attributes(), 0)
 	sum := sha256.Sum256(h.buf)
-	return hex.AppendEncode(dst, sum[:eventIDHexLen/2])
+	return hex.AppendEncode(dst, sum[:EventIDHexLen/2])
 }
 
 func (h *idHasher) writeString(s string) {

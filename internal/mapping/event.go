@@ -1,0 +1,138 @@
+package mapping
+
+import (
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Event is a record of a batch on its way to a row: the record, its
+// resource and scope with their positions in the batch (so that the failed
+// part of a batch can be rebuilt), and its timestamp. A dead letter carries
+// its Rejection, a row of the event catalog its CatalogRow.
+type Event struct {
+	rl     plog.ResourceLogs
+	sl     plog.ScopeLogs
+	lr     plog.LogRecord
+	ri, si int
+	// Timestamp is the event's time, in nanoseconds since the epoch.
+	Timestamp int64
+	// Rejection is set on a dead letter: why it is one.
+	Rejection *Rejection
+	// Catalog is set on a row of the event catalog.
+	Catalog *CatalogRow
+}
+
+// Attributes are the record's attributes.
+func (ev *Event) Attributes() pcommon.Map { return ev.lr.Attributes() }
+
+// Body is the record's body.
+func (ev *Event) Body() pcommon.Value { return ev.lr.Body() }
+
+// Group is the events of one (database, event type): they become one
+// insert into their layout's table, or several where they exceed a request.
+type Group struct {
+	Database string
+	Type     string
+	Layout   *Layout
+	Events   []Event
+}
+
+// Rejection is why an event is dead-lettered: what its dead-letter row
+// holds besides the event's type, payload and timestamp.
+type Rejection struct {
+	Database string // the database the event was meant for; "" for a tenant not allowed
+	Table    string // the table it was meant for
+	Code     int    // GreptimeDB's status code; 0 when GreptimeDB gave none
+	GRPCCode string // "" when GreptimeDB never saw the event
+	Message  string
+	// Payload, when set, replaces the event's payload: a too-large record's.
+	Payload []byte
+}
+
+// read reads a dead-letter column; nothing from nil.
+func (r *Rejection) read(kind sourceKind) value {
+	if r == nil {
+		return value{}
+	}
+	switch kind {
+	case sourceTargetDatabase:
+		return stringValue(r.Database)
+	case sourceTargetTable:
+		return stringValue(r.Table)
+	case sourceErrorCode:
+		if r.Code != 0 {
+			return value{kind: valueInt, i: int64(r.Code)}
+		}
+	case sourceGRPCCode:
+		return stringValue(r.GRPCCode)
+	case sourceErrorMessage:
+		return stringValue(r.Message)
+	}
+	return value{}
+}
+
+// CatalogRow is a row of the event catalog: what one exporter wrote of one
+// event type into one table.
+type CatalogRow struct {
+	Table, Type, Collector string
+	FirstSeen, LastSeen    time.Time
+	Events                 int64
+	PayloadKeys            []string
+}
+
+// read reads an event catalog column; nothing from nil.
+func (c *CatalogRow) read(kind sourceKind) value {
+	if c == nil {
+		return value{}
+	}
+	switch kind {
+	case sourceCatalogTable:
+		return stringValue(c.Table)
+	case sourceCatalogType:
+		return stringValue(c.Type)
+	case sourceCatalogCollector:
+		return stringValue(c.Collector)
+	case sourceCatalogFirstSeen:
+		return value{kind: valueTime, i: c.FirstSeen.UnixNano()}
+	case sourceCatalogLastSeen:
+		return value{kind: valueTime, i: c.LastSeen.UnixNano()}
+	case sourceCatalogEvents:
+		return value{kind: valueInt, i: c.Events}
+	case sourceCatalogPayloadKeys:
+		return value{kind: valueKeys, keys: c.PayloadKeys}
+	}
+	return value{}
+}
+
+// AppendLogs copies the records of events into ld, keeping their resource
+// and scope, so that the part of a batch that failed can go back for a
+// retry. Records without a timestamp keep the one they were given, so that
+// a retry writes the same timestamp (and event id).
+func AppendLogs(ld plog.Logs, events []Event) {
+	var (
+		rl             plog.ResourceLogs
+		sl             plog.ScopeLogs
+		lastRI, lastSI = -1, -1
+	)
+	for _, ev := range events {
+		if ev.ri != lastRI {
+			rl = ld.ResourceLogs().AppendEmpty()
+			ev.rl.Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(ev.rl.SchemaUrl())
+			lastRI, lastSI = ev.ri, -1
+		}
+		if ev.si != lastSI {
+			sl = rl.ScopeLogs().AppendEmpty()
+			ev.sl.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(ev.sl.SchemaUrl())
+			lastSI = ev.si
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		ev.lr.CopyTo(lr)
+		if lr.Timestamp() == 0 && lr.ObservedTimestamp() == 0 {
+			lr.SetObservedTimestamp(pcommon.Timestamp(ev.Timestamp))
+		}
+	}
+}
