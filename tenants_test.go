@@ -305,3 +305,24 @@ func TestCatalogOption(t *testing.T) {
 		assert.Contains(t, []string{"greptime-otel-events", "greptime-team-a"}, c.DB)
 	}
 }
+
+// TestTenantDatabasesCreated: with tenants::create_databases, a tenant's
+// database that does not exist is created with CREATE DATABASE IF NOT
+// EXISTS over GreptimeDB's SQL path, and the write succeeds.
+func TestTenantDatabasesCreated(t *testing.T) {
+	h := newHarness(t, setup{server: missingTenantServer(), configure: func(cfg *Config) {
+		cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", DatabasePattern: "team_.+", CreateDatabases: true})
+	}})
+
+	for range 2 {
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a", "Team_B", "team_c.x"}, "login", "deploy")))
+	}
+
+	assert.Equal(t, []string{"public", "team_a", "team_b", "team_c.x"}, h.srv.Store().Databases())
+	for _, db := range []string{"team_a", "team_b", "team_c.x"} {
+		assert.Equal(t, 4, h.srv.RowCount(db, "events"), db)
+	}
+	assert.Empty(t, h.srv.Tables("public"), "nothing dead-lettered")
+	assert.Len(t, h.logs.FilterMessage("Created a tenant's database").All(), 2)
+	assertRecordsDropped(t, h.tel, nil)
+}
