@@ -123,6 +123,7 @@ func (c *caller) insert(ctx context.Context, st *callState, db string, inserts [
 	st.trailer = nil
 	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
 	if err := c.conn.Invoke(ctx, wire.HandleMethod, &st.request, &st.response, st.opts...); err != nil {
+		st.request = wire.Request{} // gRPC may still read the failed call's: the next gets its own
 		return classify(err, st.trailer, c.throttle), false
 	}
 	return callFailure{}, true

@@ -360,15 +360,15 @@ func (cfg *Config) validateSharedTables() []error {
 		ec := cfg.Events[eventType]
 		table, policy := cfg.tableOf(ec), cfg.policyOf(ec)
 		key := fmt.Sprintf(`"events::%s"`, eventType)
-		first, ok := users[table]
+		earlier, ok := users[table]
 		if !ok {
 			users[table] = user{key: key, policy: policy}
 			continue
 		}
-		if first.policy != policy {
+		if earlier.policy != policy {
 			errs = append(errs, fmt.Errorf("%s and %s write to table %q with different table options (%s vs %s); "+
 				"the table would be created with whichever is inserted first",
-				first.key, key, table, first.policy, policy))
+				earlier.key, key, table, earlier.policy, policy))
 		}
 	}
 	return errs

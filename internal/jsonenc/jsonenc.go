@@ -17,8 +17,9 @@ import (
 // and stays well under the recursion limits of JSON parsers (serde_json: 128).
 const MaxDepth = 64
 
-// DepthMarker stands in for a value nested deeper than MaxDepth.
-const DepthMarker = `"(truncated: nested deeper than 64 levels)"`
+// DepthMarker stands in for a value nested deeper than MaxDepth: the JSON
+// string "(truncated: nested deeper than 64 levels)".
+var DepthMarker = `"(truncated: nested deeper than ` + strconv.Itoa(MaxDepth) + ` levels)"`
 
 // AppendValue appends v as JSON. It never fails: invalid UTF-8 becomes
 // U+FFFD, NaN and ±Inf become null, bytes become base64 strings.

@@ -88,7 +88,8 @@ func NewRequest(header []byte, inserts []Insert) *Request {
 }
 
 // Reset makes r the request of header and inserts, reusing its memory: a
-// push sends its calls one after another with one Request.
+// push sends its calls one after another with one Request. A Request whose
+// call failed must not be Reset: gRPC may still read it (see Codec.Marshal).
 func (r *Request) Reset(header []byte, inserts []Insert) {
 	n := 0
 	for _, in := range inserts {
@@ -98,24 +99,6 @@ func (r *Request) Reset(header []byte, inserts []Insert) {
 	r.prefix = protowire.AppendTag(r.prefix, fieldRequestRowInserts, protowire.BytesType)
 	r.prefix = protowire.AppendVarint(r.prefix, uint64(n))
 	r.inserts = inserts
-}
-
-// Size is the request's size on the wire.
-func (r *Request) Size() int {
-	n := len(r.prefix)
-	for _, in := range r.inserts {
-		n += in.Size()
-	}
-	return n
-}
-
-// AppendTo appends the request's bytes to b, for tests and tools.
-func (r *Request) AppendTo(b []byte) []byte {
-	b = append(b, r.prefix...)
-	for _, in := range r.inserts {
-		b = append(b, in.bytes()...)
-	}
-	return b
 }
 
 // Codec sends Requests as written and hands every other message, such as
@@ -132,8 +115,10 @@ func NewCodec() Codec {
 }
 
 // Marshal returns a Request's parts as they are; gRPC copies them into its
-// frames. gRPC may still read them after a call failed, so a Buffer is
-// released only once every call made from it succeeded.
+// frames. gRPC may still read them after a call failed, so neither the
+// Request nor the Buffer of a failed call is reused: the caller drops the
+// Request, and releases the Buffer only once every call made from it
+// succeeded.
 func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
 	r, ok := v.(*Request)
 	if !ok {
