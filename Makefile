@@ -33,10 +33,12 @@ fuzz:
 	done
 
 ## bench: the exporter and the collector's otlp exporter on the same batches,
-## side by side (-count=6), then the medians and the push/peer ratios
+## alternating (-count=6), then benchstat's comparison of the two (CPU, wall
+## time and allocations per record, with their spread and significance)
 bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPayload' -count=6 . | tee bench.out
-	$(GO) run ./internal/benchratio < bench.out
+	$(GO) -C internal/tools tool benchstat -filter '.name:Push' -col /exporter -row /batch $(CURDIR)/bench.out
+	$(GO) -C internal/tools tool benchstat -filter '.name:Payload' -col /encoder $(CURDIR)/bench.out
 
 # make load and make load-backpressure (e2e/cmd/load; docs/BENCHMARKS.md has the results)
 LOAD             := $(BIN)/greptime-events-load
