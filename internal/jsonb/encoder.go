@@ -2,9 +2,11 @@ package jsonb
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -27,9 +29,11 @@ type Encoder struct {
 	buf []byte // the document being written: the caller's dst and what follows
 
 	// ents holds the members of the objects being written, innermost
-	// object last; keys holds their keys, repaired where not UTF-8.
-	ents []entry
-	keys []byte
+	// object last, and order their sort keys, one for one; keys holds the
+	// repairs of keys that are not UTF-8.
+	ents  []entry
+	order []sortKey
+	keys  []byte
 
 	// members holds the objects composed with Object, and gen tells the
 	// builders of the current composition from those of an earlier one.
@@ -40,9 +44,20 @@ type Encoder struct {
 // entry is one member of an object being written: its key, and its value as
 // a pcommon value or as a composed member.
 type entry struct {
-	key, keyEnd int // the key is keys[key:keyEnd]
-	val         pcommon.Value
-	mem         int // index of a composed member in members, or -1 for val
+	key string // the key, when it is valid UTF-8
+	// fixed and fixedEnd bound the key's repair in keys when it is not
+	// (fixed is -1 when it is).
+	fixed, fixedEnd int
+	val             pcommon.Value
+	mem             int // index of a composed member in members, or -1 for val
+}
+
+// sortKey is what an entry is sorted by: the first 8 bytes of its key, big
+// endian and zero padded, which order most keys alone, and its index in
+// ents, to reach the whole key when they do not.
+type sortKey struct {
+	prefix uint64
+	i      int
 }
 
 // AppendValue appends v as a document: the bytes GreptimeDB makes of
@@ -200,26 +215,108 @@ func (e *Encoder) writeSlice(s pcommon.Slice, depth int) {
 func (e *Encoder) writeMap(m pcommon.Map, depth int) {
 	base, keysBase := len(e.ents), len(e.keys)
 	for k, v := range m.All() {
-		key, keyEnd := e.addKey(k)
-		e.ents = append(e.ents, entry{key: key, keyEnd: keyEnd, val: v, mem: -1})
+		e.addEntry(k, v, -1)
 	}
 	e.writeEntries(base, depth)
 	e.release(base, keysBase)
 }
 
-// addKey stores a member's key, repaired as jsonenc repairs it, since the
-// repaired key is the one GreptimeDB sorts and stores.
-func (e *Encoder) addKey(k string) (int, int) {
-	start := len(e.keys)
-	e.keys = appendValidUTF8(e.keys, k)
-	return start, len(e.keys)
+// addEntry adds the entry of a member with key k and value v or composed
+// member mem. A key that is not UTF-8 is repaired as jsonenc repairs it,
+// since the repaired key is the one GreptimeDB sorts and stores.
+func (e *Encoder) addEntry(k string, v pcommon.Value, mem int) {
+	en := entry{key: k, fixed: -1, val: v, mem: mem}
+	var prefix uint64
+	if validUTF8(k) {
+		prefix = keyPrefix(k)
+	} else {
+		en.key, en.fixed = "", len(e.keys)
+		e.keys = appendValidUTF8(e.keys, k)
+		en.fixedEnd = len(e.keys)
+		prefix = keyPrefix(e.keys[en.fixed:])
+	}
+	e.order = append(e.order, sortKey{prefix: prefix, i: len(e.ents)})
+	e.ents = append(e.ents, en)
 }
 
-// release drops the entries and keys of an object once it is written,
-// clearing the entries so that they do not keep pdata alive.
+// keyPrefix is the first 8 bytes of k, big endian, padded with zeros. Keys
+// whose prefixes differ are ordered as their prefixes: where they first
+// differ either both have a byte, or the shorter key has none (a zero here)
+// and the longer one a byte that differs from it, so is greater.
+func keyPrefix[K ~string | ~[]byte](k K) uint64 {
+	if len(k) >= 8 {
+		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
+			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	}
+	var p uint64
+	for i := range len(k) {
+		p |= uint64(k[i]) << (56 - 8*i)
+	}
+	return p
+}
+
+// compare orders two entries by key, bytewise.
+func (e *Encoder) compare(a, b sortKey) int {
+	if a.prefix != b.prefix {
+		if a.prefix < b.prefix {
+			return -1
+		}
+		return 1
+	}
+	ea, eb := &e.ents[a.i], &e.ents[b.i]
+	switch {
+	case ea.fixed < 0 && eb.fixed < 0:
+		return strings.Compare(ea.key, eb.key)
+	case ea.fixed < 0:
+		return compareText(ea.key, e.keys[eb.fixed:eb.fixedEnd])
+	case eb.fixed < 0:
+		return compareText(e.keys[ea.fixed:ea.fixedEnd], eb.key)
+	default:
+		return bytes.Compare(e.keys[ea.fixed:ea.fixedEnd], e.keys[eb.fixed:eb.fixedEnd])
+	}
+}
+
+// compareText compares a string with bytes, bytewise.
+func compareText[A, B ~string | ~[]byte](a A, b B) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return cmp.Compare(a[i], b[i])
+		}
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// appendKey appends an entry's key and returns its JEntry.
+func (e *Encoder) appendKey(en *entry) uint32 {
+	start := len(e.buf)
+	if en.fixed < 0 {
+		e.buf = append(e.buf, en.key...)
+	} else {
+		e.buf = append(e.buf, e.keys[en.fixed:en.fixedEnd]...)
+	}
+	return jentry(jString, len(e.buf)-start)
+}
+
+// sortKeys sorts order by key, keeping entries with the same key in
+// order. Objects are small, mostly: insertion sort on the 16-byte sort keys
+// moves little and calls nothing; a large object takes a merge sort.
+func (e *Encoder) sortKeys(order []sortKey) {
+	if len(order) > 24 {
+		slices.SortStableFunc(order, e.compare)
+		return
+	}
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && e.compare(order[j], order[j-1]) < 0; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+}
+
+// release drops the entries and repaired keys of an object once it is
+// written, clearing the entries so that they do not keep pdata alive.
 func (e *Encoder) release(base, keysBase int) {
 	clear(e.ents[base:])
-	e.ents, e.keys = e.ents[:base], e.keys[:keysBase]
+	e.ents, e.order, e.keys = e.ents[:base], e.order[:base], e.keys[:keysBase]
 }
 
 // writeEntries writes the object whose members are ents[base:]. The crate
@@ -230,30 +327,26 @@ func (e *Encoder) release(base, keysBase int) {
 // JEntry per key, a JEntry per value, the keys, then the values
 // (src/ser.rs:80-105).
 func (e *Encoder) writeEntries(base, depth int) {
-	keys := e.keys
-	key := func(en *entry) []byte { return keys[en.key:en.keyEnd] }
-	ents := e.ents[base:]
-	slices.SortStableFunc(ents, func(a, b entry) int { return bytes.Compare(key(&a), key(&b)) })
+	order := e.order[base:]
+	e.sortKeys(order)
 	n := 0
-	for i := range ents {
-		if i+1 < len(ents) && bytes.Equal(key(&ents[i]), key(&ents[i+1])) {
+	for i := range order {
+		if i+1 < len(order) && e.compare(order[i], order[i+1]) == 0 {
 			continue // a later member has the same key, and wins
 		}
-		ents[n] = ents[i]
+		order[n] = order[i]
 		n++
 	}
 
 	var at int
 	e.buf, at = beginContainer(e.buf, objectHeader, n, 2*n)
-	for i := range n {
-		en := &e.ents[base+i]
-		e.buf = append(e.buf, e.keys[en.key:en.keyEnd]...)
-		putUint32(e.buf, at, jentry(jString, en.keyEnd-en.key))
+	for _, o := range order[:n] {
+		putUint32(e.buf, at, e.appendKey(&e.ents[o.i]))
 		at += 4
 	}
-	for i := range n {
-		// Index e.ents afresh each time: a nested object may grow it.
-		en := e.ents[base+i]
+	for k := range n {
+		// Index afresh each time: a nested object may grow the slices.
+		en := &e.ents[e.order[base+k].i]
 		var je uint32
 		if en.mem < 0 {
 			je = e.value(en.val, depth+1)
@@ -270,7 +363,7 @@ func (e *Encoder) writeEntries(base, depth int) {
 // encoding/json): the JSON text then holds \ufffd, which GreptimeDB stores
 // as the character itself.
 func appendValidUTF8(b []byte, s string) []byte {
-	if utf8.ValidString(s) {
+	if validUTF8(s) {
 		return append(b, s...)
 	}
 	start := 0
@@ -288,4 +381,30 @@ func appendValidUTF8(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, s[start:]...)
+}
+
+// validUTF8 is utf8.ValidString with a faster start on the short ASCII
+// strings most keys and values are: eight bytes at a time, then byte by
+// byte, handing over at the first byte that is not ASCII.
+func validUTF8(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if load8(s, i)&0x8080808080808080 != 0 {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:])
+		}
+	}
+	return true
+}
+
+// load8 reads the 8 bytes of s at i as one word (the compiler makes it
+// one load after one bounds check).
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }

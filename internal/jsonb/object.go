@@ -143,8 +143,7 @@ func (o ObjectBuilder) add(m member) int {
 func (e *Encoder) writeObject(idx, depth int) {
 	base, keysBase := len(e.ents), len(e.keys)
 	for i := e.members[idx].first; i >= 0; i = e.members[i].next {
-		key, keyEnd := e.addKey(e.members[i].key)
-		e.ents = append(e.ents, entry{key: key, keyEnd: keyEnd, mem: i})
+		e.addEntry(e.members[i].key, pcommon.Value{}, i)
 	}
 	e.writeEntries(base, depth)
 	e.release(base, keysBase)
