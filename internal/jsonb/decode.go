@@ -211,7 +211,7 @@ func decodeNumber(b []byte) (any, error) {
 
 // appendDocument writes a value tree as a document: a container is the
 // root itself, any other value is wrapped in a scalar header
-// (src/ser.rs:33-57).
+// (src/ser.rs:33-56).
 func appendDocument(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case []any:
@@ -226,7 +226,7 @@ func appendDocument(b []byte, v any) []byte {
 }
 
 // appendTreeValue appends a member's data and returns its JEntry
-// (src/ser.rs:127-160).
+// (src/ser.rs:127-159).
 func appendTreeValue(b []byte, v any) ([]byte, uint32) {
 	start := len(b)
 	switch v := v.(type) {

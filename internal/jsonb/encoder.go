@@ -106,7 +106,8 @@ func (e *Encoder) AppendInt(dst []byte, i int64) []byte {
 }
 
 // AppendStrings appends ss as a document whose root is an array of
-// strings: the bytes GreptimeDB makes of encoding/json's text of ss.
+// strings: the bytes GreptimeDB makes of encoding/json's text of ss (of
+// "[]" when ss is nil, where encoding/json writes null).
 func (e *Encoder) AppendStrings(dst []byte, ss []string) []byte {
 	e.buf = dst
 	var at int
@@ -173,7 +174,7 @@ func (e *Encoder) mapValue(m pcommon.Map, depth int) uint32 {
 }
 
 // str appends s, with each byte that is not part of valid UTF-8 replaced by
-// U+FFFD as jsonenc does; strings are stored unescaped (src/ser.rs:154-158).
+// U+FFFD as jsonenc does; strings are stored unescaped (src/ser.rs:143-147).
 func (e *Encoder) str(s string) uint32 {
 	start := len(e.buf)
 	e.buf = appendValidUTF8(e.buf, s)

@@ -68,7 +68,7 @@ func beginContainer(b []byte, header uint32, n, entries int) ([]byte, int) {
 }
 
 // beginScalar appends the header of a document whose root is a scalar and
-// room for its one JEntry (src/ser.rs:42-57), and returns where the JEntry
+// room for its one JEntry (src/ser.rs:42-56), and returns where the JEntry
 // goes.
 func beginScalar(b []byte) ([]byte, int) {
 	b = binary.BigEndian.AppendUint32(b, scalarHeader)

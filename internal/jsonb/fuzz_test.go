@@ -208,7 +208,9 @@ func FuzzEncode(f *testing.F) {
 
 // FuzzDecode feeds arbitrary bytes to Decode and ToJSON: they may fail,
 // never panic, and a document Decode reads, written again from its tree,
-// decodes to the same tree.
+// renders as the same text. (Not always as the same tree: a zero stored
+// signed, or a NaN with a payload, is written again in the one form the
+// crate writes.)
 func FuzzDecode(f *testing.F) {
 	for _, tc := range decodeVectors {
 		f.Add([]byte(tc.doc))
@@ -238,35 +240,14 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := Decode(appendDocument(nil, tree))
-		if err != nil {
-			t.Fatalf("Decode of the tree written again: %v", err)
+		again := appendDocument(nil, tree)
+		if textAgain, err := ToJSON(again); err != nil || textAgain != text {
+			t.Fatalf("written again, % x renders %q, %v; want %q", again, textAgain, err, text)
 		}
-		if err := sameDecoded(again, tree); err != nil && !hasNaN(tree) {
-			t.Fatalf("tree written again: %v", err)
+		if tree2, err := Decode(again); err != nil || !bytes.Equal(appendDocument(nil, tree2), again) {
+			t.Fatalf("written again, % x does not come back the same: %v", again, err)
 		}
-		_ = text
 	})
-}
-
-func hasNaN(v any) bool {
-	switch v := v.(type) {
-	case float64:
-		return math.IsNaN(v)
-	case []any:
-		for _, e := range v {
-			if hasNaN(e) {
-				return true
-			}
-		}
-	case Object:
-		for _, m := range v {
-			if hasNaN(m.Value) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // FuzzParse feeds arbitrary text to Parse: it may fail, never panic, and

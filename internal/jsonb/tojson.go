@@ -7,7 +7,7 @@ import (
 )
 
 // ToJSON renders a document as text, as the crate's to_string does
-// (src/functions.rs:1557-1573 and 1616-1781): members in stored order, no
+// (src/functions.rs:1557-1573 and 1616-1786): members in stored order, no
 // spaces, strings with only \\, \", \b, \f, \n, \r and \t escaped (other
 // control characters are written raw), integers in decimal and floats as
 // Rust's ryu crate prints them (src/number.rs:251-271): "1.0", "1e21",
