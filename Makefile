@@ -13,7 +13,7 @@ FUZZMINIMIZE ?= 10s
 # package:target for each fuzz target
 FUZZ_TARGETS := ./internal/mapping:FuzzMapping ./internal/mapping:FuzzRecord .:FuzzPush ./internal/jsonenc:FuzzJSON
 
-.PHONY: test build run demo standin generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-generate lint-tidy
+.PHONY: test build run demo standin generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-golangci lint-generate lint-tidy
 
 ## test: every test with the race detector: the exporter's, then the end-to-end
 ## tests against the built collector (what CI runs)
@@ -99,12 +99,20 @@ MODULES := . e2e internal/tools
 # gofmt of the toolchain that $(GO) runs (not whichever gofmt is first on PATH)
 GOFMT   ?= $(shell $(GO) env GOROOT)/bin/gofmt
 
-## lint: gofmt, go vet (root and e2e modules), generated files current (make generate
-## changes nothing), go mod tidy changes nothing (every module); runs each check and
-## names every one that failed (CI runs it before test)
-lint:
+GOLANGCI_LINT := $(BIN)/golangci-lint
+
+# golangci-lint, the version pinned by the tool directive in internal/tools/go.mod
+$(GOLANGCI_LINT): internal/tools/go.mod internal/tools/go.sum
+	@echo "lint: building golangci-lint (pinned in internal/tools/go.mod; a minute or two the first time)"
+	$(GO) -C internal/tools build -o $(GOLANGCI_LINT) github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+## lint: gofmt, go vet (root and e2e modules), golangci-lint with .golangci.yml (root
+## and e2e modules; internal/tools holds no Go code), generated files current (make
+## generate changes nothing), go mod tidy changes nothing (every module); runs each
+## check and names every one that failed (CI runs it before test)
+lint: $(GOLANGCI_LINT)
 	@git rev-parse --is-inside-work-tree >/dev/null || { echo "lint: needs a git checkout"; exit 1; }
-	@failed=; for c in fmt vet generate tidy; do \
+	@failed=; for c in fmt vet golangci generate tidy; do \
 		$(MAKE) --no-print-directory lint-$$c || failed="$$failed lint-$$c"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "lint: FAILED:$$failed"; exit 1; fi; \
@@ -126,6 +134,15 @@ lint-vet:
 	$(GO) vet ./... || { echo "lint: go vet failed in the root module"; rc=1; }; \
 	echo "lint: go -C e2e vet ./... (e2e module)"; \
 	$(GO) -C e2e vet ./... || { echo "lint: go vet failed in the e2e module"; rc=1; }; \
+	exit $$rc
+
+# lint-golangci: golangci-lint with .golangci.yml in the root and e2e modules
+lint-golangci: $(GOLANGCI_LINT)
+	@rc=0; \
+	echo "lint: golangci-lint run ./... (root module)"; \
+	$(GOLANGCI_LINT) run ./... || { echo "lint: golangci-lint found problems in the root module"; rc=1; }; \
+	echo "lint: golangci-lint run ./... (e2e module)"; \
+	(cd e2e && $(GOLANGCI_LINT) run --config ../.golangci.yml ./...) || { echo "lint: golangci-lint found problems in the e2e module"; rc=1; }; \
 	exit $$rc
 
 # lint-generate: make generate into the tree, then git diff against a snapshot of the

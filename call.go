@@ -136,18 +136,18 @@ const writeAttempts = 3
 
 // writeBriefly sends inserts, all of database db, as one request with
 // hints, up to writeAttempts times, backing off from 100 ms while its
-// failures are retryable. A failure is returned classified, and as err.
-func (c *caller) writeBriefly(ctx context.Context, db string, inserts []mapping.Insert, hints string) (callFailure, error) {
+// failures are retryable.
+func (c *caller) writeBriefly(ctx context.Context, db string, inserts []mapping.Insert, hints string) error {
 	header, err := c.header(db)
 	if err != nil {
-		f := encodeFailure(err)
-		return f, f.err
+		return encodeFailure(err).err
 	}
 	ws := make([]wire.Insert, len(inserts))
 	for i, in := range inserts {
 		ws[i] = in.Insert
 	}
-	return c.callBriefly(metadata.AppendToOutgoingContext(ctx, hintsKey, hints), wire.NewRequest(header, ws))
+	_, err = c.callBriefly(metadata.AppendToOutgoingContext(ctx, hintsKey, hints), wire.NewRequest(header, ws))
+	return err
 }
 
 // query runs a SQL statement in the database db, briefly as writeBriefly:

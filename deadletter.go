@@ -157,7 +157,7 @@ func (d *deadLetters) write(ctx context.Context, w *mapping.Writer, db string, l
 		for _, in := range inserts {
 			records += len(in.Events)
 		}
-		if _, err := d.caller.writeBriefly(ctx, db, inserts, d.layout.Hints()); err != nil {
+		if err := d.caller.writeBriefly(ctx, db, inserts, d.layout.Hints()); err != nil {
 			drop(records, err)
 			continue
 		}

@@ -204,7 +204,7 @@ func (c *eventCatalog) writeRows(ctx context.Context, db string, g *mapping.Grou
 		err = r.Err // a catalog row is small: not with max_request_bytes at least 1024
 	}
 	for _, inserts := range requests {
-		if _, werr := c.caller.writeBriefly(ctx, db, inserts, c.layout.Hints()); werr != nil {
+		if werr := c.caller.writeBriefly(ctx, db, inserts, c.layout.Hints()); werr != nil {
 			failed, err = true, werr
 		}
 	}

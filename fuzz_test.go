@@ -61,7 +61,7 @@ func FuzzPush(f *testing.F) {
 	f.Add("team_\xff", "bad\xffname", "k\xfe", "\x80", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64))
 	f.Add("Team_B", "", "", "", "", int64(0), 0.0, uint64(0))
 	f.Add("team_missing", "x", "user", "\xc3\x28", "b", int64(-1), math.Inf(1), uint64(1<<63))
-	f.Add("team-a", "event.name", "event.name", "override", "b", int64(7), -0.0, uint64(1))
+	f.Add("team-a", "event.name", "event.name", "override", "b", int64(7), math.Copysign(0, -1), uint64(1))
 
 	srv, err := greptimetest.Start(greptimetest.Config{Databases: []string{"public", "team_a", "team_b"}})
 	require.NoError(f, err)

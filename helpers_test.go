@@ -273,14 +273,6 @@ func cellOf(v *greptimev1.Value) any {
 	}
 }
 
-func columnNames(schema []*greptimev1.ColumnSchema) []string {
-	names := make([]string, len(schema))
-	for i, c := range schema {
-		names[i] = c.ColumnName
-	}
-	return names
-}
-
 // Fixtures.
 
 // logsOfTypes is a batch with one record per event type given.

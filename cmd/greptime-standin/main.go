@@ -52,13 +52,18 @@ func main() {
 	databases := flag.String("databases", "public", "comma-separated databases that accept inserts (CREATE DATABASE over HTTP adds more)")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	opts := options{addr: *addr, httpAddr: *httpAddr, databases: splitList(*databases)}
-	if err := run(ctx, os.Stdout, opts); err != nil {
+	if err := runUntilSignal(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "greptime-standin:", err)
 		os.Exit(1)
 	}
+}
+
+// runUntilSignal runs the stand-in until SIGINT or SIGTERM.
+func runUntilSignal(opts options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, os.Stdout, opts)
 }
 
 // splitList splits a comma-separated flag, dropping blanks.

@@ -21,10 +21,6 @@ const (
 	ts6
 )
 
-func f64(v float64) *greptimev1.Value {
-	return &greptimev1.Value{ValueData: &greptimev1.Value_F64Value{F64Value: v}}
-}
-
 // fillEventTables writes, over gRPC, tables of the shapes the exporter
 // writes (README, docs/guarantees.md): events (with an event_id tag, append
 // mode, one event_id sent twice), events_rejected (the dead letters) and

@@ -307,8 +307,8 @@ func coerce(lit *cexpr, to *cexpr) (*cexpr, *greptimeError) {
 		return lit, nil
 	}
 	var out any
-	switch k := kindOf(to.typ); {
-	case k == kindTimestamp:
+	switch kindOf(to.typ) {
+	case kindTimestamp:
 		switch x := v.(type) {
 		case string:
 			ns, err := parseTimestampLiteral(x)
@@ -321,7 +321,7 @@ func coerce(lit *cexpr, to *cexpr) (*cexpr, *greptimeError) {
 		default:
 			return lit, nil
 		}
-	case k == kindNumber:
+	case kindNumber:
 		s, ok := v.(string)
 		if !ok {
 			return lit, nil
@@ -330,14 +330,14 @@ func coerce(lit *cexpr, to *cexpr) (*cexpr, *greptimeError) {
 			return nil, planError("Error during planning: Cannot cast string '%s' to value of %s type", s, dataTypeName(to.typ, nil))
 		}
 		out = parseNumber(s)
-	case k == kindString:
+	case kindString:
 		switch v.(type) {
 		case int64, uint64, float64:
 			out = fmt.Sprint(v)
 		default:
 			return lit, nil
 		}
-	case k == kindBool:
+	case kindBool:
 		s, ok := v.(string)
 		if !ok {
 			return lit, nil

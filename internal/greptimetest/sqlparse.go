@@ -792,7 +792,7 @@ func (p *sqlParser) comparison() (sqlExpr, *greptimeError) {
 		p.next()
 		r, gerr := p.primary()
 		return exprBinary{op: "LIKE", l: l, r: r}, gerr
-	case t.kind == tokOp && strings.Contains("+-*/%|:[", t.text), t.is("BETWEEN"), t.is("ILIKE"):
+	case t.kind == tokOp && strings.Contains(unsupportedOps, t.text), t.is("BETWEEN"), t.is("ILIKE"):
 		return nil, standinUnsupported("the operator %s (%s)", t, t.at())
 	}
 	return l, nil
@@ -929,3 +929,6 @@ func negate(v any) any {
 	}
 	return v
 }
+
+// unsupportedOps are the operator tokens the stand-in's SQL does not evaluate.
+const unsupportedOps = "+-*/%|:["

@@ -209,22 +209,6 @@ func decodeNumber(b []byte) (any, error) {
 	return nil, fmt.Errorf("jsonb: bad number % x", b)
 }
 
-// appendDocument writes a value tree as a document: a container is the
-// root itself, any other value is wrapped in a scalar header
-// (src/ser.rs:33-56).
-func appendDocument(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case []any:
-		return appendArray(b, v)
-	case Object:
-		return appendObject(b, v)
-	}
-	b, at := beginScalar(b)
-	b, je := appendTreeValue(b, v)
-	putUint32(b, at, je)
-	return b
-}
-
 // appendTreeValue appends a member's data and returns its JEntry
 // (src/ser.rs:127-159).
 func appendTreeValue(b []byte, v any) ([]byte, uint32) {

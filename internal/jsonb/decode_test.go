@@ -107,11 +107,10 @@ func TestDecodeLenient(t *testing.T) {
 func TestNesting(t *testing.T) {
 	for _, n := range []int{maxNesting, maxNesting + 1} {
 		text := strings.Repeat("[", n) + strings.Repeat("]", n)
-		doc, err := Parse([]byte(text))
-		if (err == nil) != (n <= maxNesting) {
+		if _, err := Parse([]byte(text)); (err == nil) != (n <= maxNesting) {
 			t.Errorf("Parse of %d arrays: %v", n, err)
 		}
-		doc = nestedArrays(n)
+		doc := nestedArrays(n)
 		if _, err := Decode(doc); (err == nil) != (n <= maxNesting) {
 			t.Errorf("Decode of %d arrays: %v", n, err)
 		}

@@ -123,7 +123,9 @@ func appendRyu(b []byte, f float64) []byte {
 	sci := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
 	e := bytes.IndexByte(sci, 'e')
 	exp, _ := strconv.Atoi(string(sci[e+1:]))
-	digits := append(sci[:1:1], sci[min(2, e):e]...) // drop the '.'
+	digits := make([]byte, 0, len(sci))
+	digits = append(digits, sci[0])
+	digits = append(digits, sci[min(2, e):e]...) // drop the '.'
 	n := len(digits)
 	point := exp + 1 // the value is 0.digits × 10^point
 	switch {

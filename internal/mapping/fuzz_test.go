@@ -79,7 +79,7 @@ func FuzzRecord(f *testing.F) {
 		lr.SetObservedTimestamp(pcommon.Timestamp(ts / 2))
 		lr.SetSeverityText(value)
 		lr.SetSeverityNumber(plog.SeverityNumber(i % 32))
-		lr.SetTraceID(pcommon.TraceID{byte(i), byte(depth)})
+		lr.SetTraceID(pcommon.TraceID{byte(i), depth})
 		attrs := lr.Attributes()
 		attrs.PutStr(attrKey, eventName)
 		attrs.PutStr("s", value)

@@ -133,8 +133,9 @@ type Unstorable struct {
 	Size int
 }
 
-// ErrTimestampRange: GreptimeDB's timestamps are an int64 count of their
-// unit (src/common/time/src/timestamp.rs:46-49), nanoseconds for the events'
+// ErrTimestampRange is the reason of a record GreptimeDB cannot hold: its
+// timestamps are an int64 count of their unit
+// (src/common/time/src/timestamp.rs:46-49), nanoseconds for the events'
 // time index.
 var ErrTimestampRange = errors.New("timestamp is beyond year 2262, the range of GreptimeDB's nanosecond timestamps")
 

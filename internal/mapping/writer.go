@@ -216,7 +216,8 @@ func (w *Writer) appendRow(holes []hole) {
 		}
 		from = h.at
 	}
-	w.buf.B = append(b, w.cells[from:]...)
+	b = append(b, w.cells[from:]...)
+	w.buf.B = b
 }
 
 // eventID is the event's id: from the layout's source, or the hash of the

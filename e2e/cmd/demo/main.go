@@ -54,17 +54,24 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", time.Minute, "how long to wait for the events to be stored")
 	flag.Parse()
 
+	os.Exit(runUntilSignal(o))
+}
+
+// runUntilSignal runs the demo until it ends or SIGINT or SIGTERM, and
+// returns the process's exit status.
+func runUntilSignal(o options) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Stdout, o)
 	switch {
 	case err == nil:
+		return 0
 	case ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "demo: interrupted; everything it started is stopped")
-		os.Exit(130)
+		return 130
 	default:
 		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
+		return 1
 	}
 }
 

@@ -105,7 +105,7 @@ func (c *Collector) waitReady(addr string) error {
 		}
 		select {
 		case <-c.exited:
-			return fmt.Errorf("exited before serving on %s: %v", addr, c.waitErr)
+			return fmt.Errorf("exited before serving on %s: %w", addr, exitError(c.waitErr))
 		case <-time.After(pollInterval):
 		}
 	}
@@ -124,7 +124,7 @@ func (c *Collector) Stop() error {
 	c.stopOnce.Do(func() {
 		select {
 		case <-c.exited:
-			c.stopErr = fmt.Errorf("otelcol: pid %d had exited by itself before Stop: %v", c.Pid(), c.waitErr)
+			c.stopErr = fmt.Errorf("otelcol: pid %d had exited by itself before Stop: %w", c.Pid(), exitError(c.waitErr))
 			return
 		default:
 		}
@@ -155,7 +155,7 @@ func (c *Collector) Kill() error {
 	c.stopOnce.Do(func() {
 		select {
 		case <-c.exited:
-			err = fmt.Errorf("otelcol: pid %d had exited by itself before Kill: %v", c.Pid(), c.waitErr)
+			err = fmt.Errorf("otelcol: pid %d had exited by itself before Kill: %w", c.Pid(), exitError(c.waitErr))
 			return
 		default:
 		}
@@ -220,4 +220,15 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// errExitedZero is how a process that exited with status 0 exited.
+var errExitedZero = errors.New("exit status 0")
+
+// exitError is a wait's error, or errExitedZero for a clean exit.
+func exitError(err error) error {
+	if err == nil {
+		return errExitedZero
+	}
+	return err
 }
