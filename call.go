@@ -15,6 +15,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // hintsKey is the gRPC metadata that carries table options to GreptimeDB
 // (src/session/src/hints.rs:16, GreptimeDB v1.3), applied when an insert
 // creates a table.

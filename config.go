@@ -19,6 +19,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Config defines the configuration of the greptime_events exporter.
 type Config struct {
 	// ClientConfig is the gRPC client of GreptimeDB's frontend: endpoint (default

@@ -15,6 +15,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // NewFactory creates a factory for the greptime_events exporter.
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(

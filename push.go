@@ -14,6 +14,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // sharedHints go with calls whose tables this exporter has already written:
 // GreptimeDB then neither creates nor alters a table for them
 // (src/operator/src/insert.rs:497-515, 580-606, GreptimeDB v1.3), and a

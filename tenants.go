@@ -11,6 +11,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // A database per tenant: GreptimeDB keeps tenants apart in databases, so a
 // record's tenant, read from its resource or from the request's client
 // metadata, chooses the database its events are written to. Only the

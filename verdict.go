@@ -16,6 +16,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // GreptimeDB sets these trailers on a failed call: its StatusCode and
 // whether it thinks a retry can help (src/common/error/src/lib.rs:28,30,
 // set by define_into_tonic_status in src/common/error/src/status_code.rs:277-285).

@@ -8,6 +8,8 @@ import (
 	"syscall"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // clusterPortAttempts bounds the search for a port free on every host.
 const clusterPortAttempts = 50
 

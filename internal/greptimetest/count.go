@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Count-only mode (Config.CountOnly) is a lightweight sink for load tests:
 // storing millions of rows and decoding every value into generated messages
 // would make the server, not the client under test, the bottleneck. The

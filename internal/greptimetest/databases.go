@@ -5,6 +5,8 @@ import (
 	"sort"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Names of GreptimeDB's system schemas. information_schema exists in every
 // catalog without being created (the system catalog's schema_names,
 // src/catalog/src/kvbackend/manager.rs:593-604); pg_catalog only for the

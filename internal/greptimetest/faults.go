@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/peer"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Fault describes how an injected failure answers a call.
 // The zero Fault fails the call with Unavailable and no GreptimeDB trailers.
 type Fault struct {

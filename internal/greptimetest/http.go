@@ -18,6 +18,8 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // This file serves GreptimeDB's HTTP SQL API (Config.HTTPAddr): POST or GET
 // /v1/sql (src/servers/src/http.rs:1299-1301, nested under /v1 at :640-650),
 // answered in the default greptimedb_v1 format, and the health endpoints.

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/metadata"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // tableNamePattern is GreptimeDB's NAME_PATTERN for table names
 // (src/common/base/src/regex_pattern.rs:18), checked when a table is created
 // (src/operator/src/statement/ddl.rs:485-490).

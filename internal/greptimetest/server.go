@@ -24,6 +24,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // DefaultMaxRecvMsgSize is the GreptimeDB frontend's default max_recv_message_size, 512 MiB
 // (src/servers/src/grpc.rs:149, src/common/grpc/src/channel_manager.rs:39).
 const DefaultMaxRecvMsgSize = 512 << 20

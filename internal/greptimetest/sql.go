@@ -8,6 +8,8 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Result is what one SQL statement answers: rows for a query (Columns set),
 // a count of affected rows for a statement that changes something.
 type Result struct {

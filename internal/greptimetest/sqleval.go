@@ -11,6 +11,8 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // This file compiles the expressions of the stand-in's SELECT against the
 // table's columns into closures, evaluated per row, or per group when the
 // query aggregates (sqlselect.go runs them). Output column names and planning

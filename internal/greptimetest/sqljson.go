@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // This file holds everything the SQL executor knows about JSON column values.
 // Only jsonTree knows how the store keeps them (today what decodeJSON
 // returns; JSONB bytes once internal/jsonb decodes them): the functions below

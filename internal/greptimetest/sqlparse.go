@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // This file is the stand-in's SQL front end: a tokenizer and a
 // recursive-descent parser for the subset ExecSQL runs (see doc.go). It
 // follows GreptimeDB's dialect where the subset meets it: `"` and `` ` ``

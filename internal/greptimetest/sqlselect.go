@@ -7,6 +7,8 @@ import (
 	"strings"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // This file runs a SELECT: the table of FROM, the select list, WHERE,
 // GROUP BY and HAVING, ORDER BY, LIMIT and OFFSET, over expressions
 // compiled by sqleval.go.

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Metadata keys GreptimeDB attaches to a failed gRPC call
 // (src/common/error/src/status_code.rs:273-293). They travel in the trailers:
 // GreptimeDB answers an error as a trailers-only response (tonic 0.14.2 turns

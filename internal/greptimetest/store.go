@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Column is one column of a stored table.
 type Column struct {
 	// Name is the column name.

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // DecodeValue converts a protocol value to the plain Go value stored in
 // Table.Rows: nil for null; int64 for INT8..INT64, DATE (days), DATETIME and
 // every TIMESTAMP_* / TIME_* type (in the column's own unit, so nanoseconds

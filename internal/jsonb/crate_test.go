@@ -68,7 +68,7 @@ var encodeVectors = []struct {
 func TestCrateEncodeVectors(t *testing.T) {
 	for _, tc := range encodeVectors {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := appendDocument(nil, tc.tree); string(got) != tc.doc {
+			if got := document(tc.tree); string(got) != tc.doc {
 				t.Errorf("tree: got % x, want % x", got, tc.doc)
 			}
 			if tc.text != "" {
@@ -314,7 +314,7 @@ func TestCrateParserOK(t *testing.T) {
 			t.Errorf("Parse(%q): %v", tc.text, err)
 			continue
 		}
-		if want := appendDocument(nil, tc.want); !bytes.Equal(got, want) {
+		if want := document(tc.want); !bytes.Equal(got, want) {
 			t.Errorf("Parse(%q) = % x, want % x", tc.text, got, want)
 		}
 		tree, err := parseValue([]byte(tc.text))

@@ -127,7 +127,7 @@ func nestedArrays(n int) []byte {
 	for range n - 1 {
 		v = []any{v}
 	}
-	return appendDocument(nil, v)
+	return document(v)
 }
 
 func TestToJSON(t *testing.T) {
@@ -177,7 +177,7 @@ func TestToJSON(t *testing.T) {
 			t.Errorf("ToJSON of %s = %q, %v; want %q", tc.text, got, err, tc.want)
 		}
 	}
-	if got, _ := ToJSON(appendDocument(nil, math.NaN())); got != "NaN" {
+	if got, _ := ToJSON(document(math.NaN())); got != "NaN" {
 		t.Errorf("ToJSON of NaN = %q", got)
 	}
 }
@@ -205,7 +205,7 @@ func TestParseQuirks(t *testing.T) {
 	}
 	for _, tc := range ok {
 		got, err := Parse([]byte(tc.text))
-		if want := appendDocument(nil, tc.want); err != nil || !bytes.Equal(got, want) {
+		if want := document(tc.want); err != nil || !bytes.Equal(got, want) {
 			t.Errorf("Parse(%q) = % x, %v; want % x", tc.text, got, err, want)
 		}
 	}

@@ -24,7 +24,7 @@ func scalarDoc(jentry uint32, data string) []byte {
 
 func TestEncodeNumbers(t *testing.T) {
 	num := func(data string) []byte { return scalarDoc(jNumber|uint32(len(unhex(data))), data) }
-	float := func(f float64) []byte { return appendDocument(nil, f) }
+	float := func(f float64) []byte { return document(f) }
 	tests := []struct {
 		name string
 		v    pcommon.Value
@@ -50,13 +50,13 @@ func TestEncodeNumbers(t *testing.T) {
 		{"double 2^53-1", pcommon.NewValueDouble(1<<53 - 1), num("50 00 1f ff ff ff ff ff ff")},
 		{"double 1e19", pcommon.NewValueDouble(1e19), num("50 8a c7 23 04 89 e8 00 00")},
 		// 2^63 is written as its shortest digits, "9223372036854776000".
-		{"double 2^63", pcommon.NewValueDouble(1 << 63), appendDocument(nil, uint64(9223372036854776000))},
+		{"double 2^63", pcommon.NewValueDouble(1 << 63), document(uint64(9223372036854776000))},
 		// -2^63 is "-9223372036854776000", below MinInt64: a float.
 		{"double -2^63", pcommon.NewValueDouble(-(1 << 63)), float(-(1 << 63))},
 		// 2^64 is "18446744073709552000", above MaxUint64: a float.
 		{"double 2^64", pcommon.NewValueDouble(1 << 64), float(1 << 64)},
 		// The largest double below 2^64 is "18446744073709550000".
-		{"double below 2^64", pcommon.NewValueDouble(math.Nextafter(1<<64, 0)), appendDocument(nil, uint64(18446744073709550000))},
+		{"double below 2^64", pcommon.NewValueDouble(math.Nextafter(1<<64, 0)), document(uint64(18446744073709550000))},
 		{"double 1e20", pcommon.NewValueDouble(1e20), float(1e20)},
 		{"double 1e21", pcommon.NewValueDouble(1e21), float(1e21)}, // "1e+21"
 		{"double -1e21", pcommon.NewValueDouble(-1e21), float(-1e21)},
@@ -110,7 +110,7 @@ func TestParseNumbers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		got, err := Parse([]byte(tc.text))
-		if want := appendDocument(nil, tc.want); err != nil || !bytes.Equal(got, want) {
+		if want := document(tc.want); err != nil || !bytes.Equal(got, want) {
 			t.Errorf("Parse(%s) = % x, %v; want % x", tc.text, got, err, want)
 		}
 	}
@@ -174,7 +174,7 @@ func TestEncodeKeys(t *testing.T) {
 			v := mapWithDuplicates(t, tc.keys...)
 			var e Encoder
 			got := e.AppendValue(nil, v)
-			if want := appendDocument(nil, tc.want); !bytes.Equal(got, want) {
+			if want := document(tc.want); !bytes.Equal(got, want) {
 				t.Errorf("got % x, want % x", got, want)
 			}
 			if m := e.AppendMap(nil, v.Map()); !bytes.Equal(m, got) {
@@ -208,7 +208,7 @@ func TestEncodeEmpty(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var e Encoder
-			if got, want := e.AppendValue(nil, tc.v), appendDocument(nil, tc.want); !bytes.Equal(got, want) {
+			if got, want := e.AppendValue(nil, tc.v), document(tc.want); !bytes.Equal(got, want) {
 				t.Errorf("got % x, want % x", got, want)
 			}
 			checkValue(t, tc.v)

@@ -240,11 +240,11 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again := appendDocument(nil, tree)
+		again := document(tree)
 		if textAgain, err := ToJSON(again); err != nil || textAgain != text {
 			t.Fatalf("written again, % x renders %q, %v; want %q", again, textAgain, err, text)
 		}
-		if tree2, err := Decode(again); err != nil || !bytes.Equal(appendDocument(nil, tree2), again) {
+		if tree2, err := Decode(again); err != nil || !bytes.Equal(document(tree2), again) {
 			t.Fatalf("written again, % x does not come back the same: %v", again, err)
 		}
 	})

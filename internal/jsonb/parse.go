@@ -17,7 +17,7 @@ func Parse(text []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendDocument(nil, v), nil
+	return document(v), nil
 }
 
 // parseValue reads JSON text into the value tree Decode returns, objects
@@ -483,4 +483,19 @@ func sortMembers(obj Object) Object {
 		n++
 	}
 	return obj[:n]
+}
+
+// document writes a value tree as a document: a container is the root
+// itself, any other value is wrapped in a scalar header (src/ser.rs:33-56).
+func document(v any) []byte {
+	switch v := v.(type) {
+	case []any:
+		return appendArray(nil, v)
+	case Object:
+		return appendObject(nil, v)
+	}
+	b, at := beginScalar(nil)
+	b, je := appendTreeValue(b, v)
+	putUint32(b, at, je)
+	return b
 }

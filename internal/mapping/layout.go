@@ -10,6 +10,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Layout is how a group's events are written: their table, its columns,
 // each with the source it reads, and the table options GreptimeDB applies
 // when an insert creates the table. Event tables, the dead-letter table and

@@ -17,6 +17,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Where a column's value comes from (a source), and how a value becomes a
 // Row value of the column's type (a conversion).
 

@@ -8,6 +8,8 @@ import (
 	"time"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Spec is what the exporter's configuration says about turning records
 // into events: how a record's type is found, what its payload holds, which
 // types are kept, and the table of each type. The exporter builds it from

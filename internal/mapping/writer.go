@@ -9,6 +9,8 @@ import (
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
+// Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
+
 // Writing groups as row inserts: each event becomes one row (or one per
 // element of an expanding column) written straight into protobuf wire
 // bytes, each column from its source, and inserts are packed into requests
