@@ -463,3 +463,52 @@ func TestAlterThenInsertWithoutAutoCreate(t *testing.T) {
 	assert.Equal(t, "u1", tbl.Rows[0]["user"])
 	assert.Equal(t, []any{float64(1), "x"}, tbl.Rows[0]["doc"])
 }
+
+// TestParseDDL: the statements as the parser takes them, and a syntax error
+// anywhere in the text runs none of them (src/frontend/src/instance.rs:748-798).
+func TestParseDDL(t *testing.T) {
+	stmts, gerr := parseSQL(exporterCreate + ";" + exporterAlter)
+	require.Nil(t, gerr)
+	require.Len(t, stmts, 2)
+	c := stmts[0].(*createTableStmt)
+	assert.True(t, c.ifNotExists)
+	assert.Equal(t, []ident{{value: "events", quoted: true}}, c.name)
+	require.Len(t, c.columns, 10)
+	assert.Equal(t, sqlColumnDef{name: ident{value: "payload", quoted: true}, typ: sqlType{dt: greptimev1.ColumnDataType_JSON}, null: true}, c.columns[1])
+	assert.Equal(t, sqlColumnDef{
+		name: ident{value: "timestamp", quoted: true}, notNull: true,
+		typ: sqlType{dt: greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND, timestamp: true},
+	}, c.columns[2])
+	assert.Equal(t, []ident{{value: "timestamp", quoted: true}}, c.timeIndex)
+	assert.Equal(t, []ident{{value: "type", quoted: true}, {value: "event_id", quoted: true}, {value: "user", quoted: true}}, c.primaryKey)
+	assert.Equal(t, map[string]string{
+		"ttl": "90d", "append_mode": "false", "merge_mode": "last_row", "compaction.type": "twcs", "compaction.twcs.time_window": "1d",
+	}, c.options)
+	a := stmts[1].(*alterTableStmt)
+	assert.Equal(t, &alterTableStmt{
+		name: []ident{{value: "events", quoted: true}},
+		adds: []addColumn{
+			{ifNotExists: true, col: sqlColumnDef{name: ident{value: "user", quoted: true}, typ: sqlType{dt: greptimev1.ColumnDataType_STRING}, primaryKey: true}},
+			{ifNotExists: true, col: sqlColumnDef{name: ident{value: "doc", quoted: true}, typ: sqlType{dt: greptimev1.ColumnDataType_JSON}}},
+		},
+	}, a)
+
+	// Unquoted names lowercased, backticks, a TIMESTAMP of an odd precision
+	// (refused when it runs), a column's TIME INDEX and PRIMARY KEY.
+	stmts, gerr = parseSQL("CREATE TABLE Db.T (`Ts` TIMESTAMP(5) TIME INDEX, Host STRING PRIMARY KEY) WITH (\"TTL\" = 1)")
+	require.Nil(t, gerr)
+	c = stmts[0].(*createTableStmt)
+	assert.Equal(t, []ident{{value: "db"}, {value: "t"}}, c.name)
+	assert.Equal(t, sqlColumnDef{name: ident{value: "Ts", quoted: true}, notNull: false, timeIndex: true,
+		typ: sqlType{dt: greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND, timestamp: true, badPrecision: "5"}}, c.columns[0])
+	assert.Equal(t, sqlColumnDef{name: ident{value: "host"}, typ: sqlType{dt: greptimev1.ColumnDataType_STRING}, primaryKey: true}, c.columns[1])
+	assert.Equal(t, []ident{{value: "Ts"}}, c.timeIndex)
+	assert.Equal(t, map[string]string{"ttl": "1"}, c.options)
+
+	st, err := NewStore()
+	require.NoError(t, err)
+	_, err = st.ExecSQL("public", "CREATE TABLE a (ts TIMESTAMP TIME INDEX); CREATE TABLE b (ts TIMESTAMP TIME INDEX) WITH (nope = 1)")
+	code, _ := ErrorStatus(err)
+	assert.Equal(t, StatusInvalidArguments, code)
+	assert.Empty(t, st.Tables("public"))
+}
