@@ -117,9 +117,12 @@
 //     time order; within one datanode the first region write to fail in time
 //     answers (try_join_all, src/datanode/src/region_server.rs:547).
 //     Every table has one region (region number 0): no partitioning.
-//   - Only row inserts through Handle are served. Other request kinds (SQL,
-//     deletes, column inserts, DDL; src/frontend/src/instance/grpc.rs:91-) answer
-//     Unimplemented (1001) with a stand-in message, and HandleRequests is not
+//   - Only row inserts and SQL (a QueryRequest's sql, one statement that
+//     answers affected rows: src/frontend/src/instance/grpc.rs:108-123,
+//     src/servers/src/grpc/database.rs:62-77) through Handle are served.
+//     Other request kinds (deletes, column inserts, DDL requests;
+//     src/frontend/src/instance/grpc.rs:91-) answer 1001 Unsupported (gRPC
+//     Unimplemented) with a stand-in message, and HandleRequests is not
 //     implemented. The physical_table hint, which sends the write through the
 //     metric engine (src/frontend/src/instance/grpc.rs:92-99,
 //     src/operator/src/insert.rs:304-346), is refused with Unsupported.
@@ -159,8 +162,9 @@
 //     anything else fails with 1001 Unsupported and a message naming the
 //     stand-in. It runs SHOW DATABASES, SHOW TABLES [FROM db] (both with
 //     LIKE), SHOW CREATE TABLE, CREATE DATABASE [IF NOT EXISTS] (no WITH
-//     options), and SELECT over one table ([[catalog.]schema.]table [AS t])
-//     or none: columns, *, literals, count(*) and count, min, max, sum, avg,
+//     options), CREATE TABLE and ALTER TABLE ... ADD COLUMN (below), and
+//     SELECT over one table ([[catalog.]schema.]table [AS t]) or none:
+//     columns, *, literals, count(*) and count, min, max, sum, avg,
 //     json_to_string and json_get_string, _int, _float, _bool, with aliases;
 //     WHERE with = != <> < > <= >=, AND, OR, NOT, [NOT] IN (list), IS [NOT]
 //     NULL, [NOT] LIKE; GROUP BY (columns, expressions, aliases, positions),
@@ -168,7 +172,8 @@
 //     NULLS FIRST/LAST), LIMIT, OFFSET; several statements separated by ';'.
 //     Not: joins, subqueries, UNION, DISTINCT, arithmetic, CASE and CAST,
 //     other functions, other statements (INSERT, DELETE, other DDL, TQL,
-//     EXPLAIN, USE); gRPC Query requests still answer Unimplemented (above).
+//     EXPLAIN, USE). Over gRPC a statement that answers rows is refused
+//     with Unimplemented, as GreptimeDB's Handle refuses it (above).
 //     Where it runs a query: a literal compared with a column is cast to the
 //     column's type (a string to a timestamp, in UTC, or to a number),
 //     other type mixes are refused; planning errors carry DataFusion's code,
@@ -187,4 +192,48 @@
 //     timezone header and sets no body limit (GreptimeDB's is 64 MiB,
 //     src/servers/src/http.rs:158); its basic auth follows GreptimeDB's, the
 //     text of a base64 error approximated.
+//   - DDL (sqlddl.go) is the SQL the exporter logs for an operator when
+//     GreptimeDB will not create or alter its tables: CREATE TABLE [IF NOT
+//     EXISTS] [[catalog.]schema.]name (column type [NULL | NOT NULL]
+//     [PRIMARY KEY] [TIME INDEX], ..., TIME INDEX (column), PRIMARY KEY
+//     (columns)) [ENGINE=mito] [WITH (key = value, ...)], and ALTER TABLE
+//     name ADD [COLUMN] [IF NOT EXISTS] column type [NULL] [PRIMARY KEY]
+//     [, ADD ...]; both answer 0 affected rows, over HTTP and gRPC
+//     (src/operator/src/statement.rs:325-328,
+//     src/operator/src/statement/ddl.rs:1855-1857, :1935).
+//     Column types: STRING, TEXT, VARCHAR, CHAR, JSON (JSONB, as an insert's
+//     JSON column: src/sql/src/statements.rs:273, src/operator/src/req_convert/common.rs:74-94),
+//     TIMESTAMP(0|3|6|9), TIMESTAMP (milliseconds, src/sql/src/statements.rs:251-262),
+//     GreptimeDB's timestamp aliases, DATETIME, BIGINT/INT64 and the other
+//     integer types signed and unsigned, DOUBLE/FLOAT64, FLOAT/FLOAT32,
+//     BOOLEAN/BOOL, BINARY/VARBINARY/BLOB/BYTEA, DATE. Identifiers quoted or
+//     not, unquoted ones lowercased (src/sql/src/parser.rs:323-329), an
+//     unquoted keyword refused as a CREATE TABLE column name
+//     (src/sql/src/parsers/create_parser.rs:680-693; the keyword list is
+//     sqlparser 0.61.0's plus ALIGN, GreptimeDB's fork may differ). Table
+//     options, keys quoted or not, lowercased, checked as the SQL path checks
+//     them (src/sql/src/parsers/utils.rs:415-436, src/table/src/requests.rs:131-229,
+//     the region's options), are those an insert's hints can set plus
+//     compaction.type and compaction.override. As in GreptimeDB, a table
+//     created with compaction.type also gets compaction.override = 'true'
+//     (src/operator/src/expr_helper.rs:224-226), which a table created by an
+//     insert with the compaction window hint has not, and SHOW CREATE TABLE
+//     prints it; compaction.twcs.time_window without compaction.type fails
+//     (src/mito2/src/region/options.rs:522-554), where the hint sets the type
+//     itself. Otherwise a table is stored as an insert creates it, and a new
+//     column added as an insert adds it (a PRIMARY KEY column a new tag of
+//     the primary key), after GreptimeDB's checks in its order, failing with
+//     its codes and messages (every quoted identifier rendered in double
+//     quotes; region-option texts approximate, as above). Refused as
+//     unsupported: DEFAULT, COMMENT, index declarations (SKIPPING, FULLTEXT,
+//     INVERTED, VECTOR), PARTITION ON, engines other than mito, CREATE TABLE
+//     ... LIKE, CREATE EXTERNAL TABLE, other table options (memtable.*,
+//     compaction.twcs.trigger_file_num and the like, storage credentials,
+//     semantic options), the types DECIMAL, VECTOR, TIME, INTERVAL, JSON2 and
+//     the like, TIMESTAMP WITH TIME ZONE, ADD COLUMN ... FIRST | AFTER, ADD
+//     of a constraint, other ALTER operations, ALTER DATABASE. Database
+//     options, which CREATE TABLE inherits (src/operator/src/statement/ddl.rs:279-302),
+//     do not exist here. DDL in information_schema fails as in GreptimeDB;
+//     the system tables of greptime_private are not modelled. Option values
+//     are kept as written (see Dump above for ttl).
 package greptimetest

@@ -137,31 +137,48 @@ func tableOptionsFromHints(hints map[string]string) (map[string]string, *greptim
 		opts[optTimeWindow] = v
 		opts[optCompactionType] = "twcs"
 	}
+	if gerr := checkTableOptions(opts); gerr != nil {
+		return nil, gerr
+	}
+	if gerr := checkRegionOptions(opts); gerr != nil {
+		return nil, gerr
+	}
+	return opts, nil
+}
 
+// checkTableOptions parses ttl, write_buffer_size and skip_wal as
+// TableOptions::try_from_iter does (src/table/src/requests.rs:181-229).
+func checkTableOptions(opts map[string]string) *greptimeError {
 	parseErr := func(k, v string) *greptimeError {
 		return newError(StatusInvalidArguments, "Failed to parse table option, key: %s, value: %s", k, v)
 	}
 	if v, ok := opts[optTTL]; ok {
 		if _, err := ParseTTL(v); err != nil {
-			return nil, parseErr(optTTL, v)
+			return parseErr(optTTL, v)
 		}
 	}
 	if v, ok := opts["write_buffer_size"]; ok {
 		if _, err := parseReadableSize(v); err != nil {
-			return nil, parseErr("write_buffer_size", v)
+			return parseErr("write_buffer_size", v)
 		}
 	}
 	if v, ok := opts["skip_wal"]; ok {
 		if _, err := parseRustBool(v); err != nil {
-			return nil, parseErr("skip_wal", v)
+			return parseErr("skip_wal", v)
 		}
 	}
-	// Region (mito) options.
+	return nil
+}
+
+// checkRegionOptions validates the region (mito) options append_mode,
+// merge_mode and compaction (type and window), as the datanode does when it
+// creates the region (src/mito2/src/region/options.rs:68-75, :126-131, :186-281).
+func checkRegionOptions(opts map[string]string) *greptimeError {
 	appendMode := false
 	if v, ok := opts[optAppendMode]; ok {
 		b, err := parseRustBool(v)
 		if err != nil {
-			return nil, newError(StatusInvalidArguments, "Invalid options: invalid value %q for append_mode, expected true or false", v)
+			return newError(StatusInvalidArguments, "Invalid options: invalid value %q for append_mode, expected true or false", v)
 		}
 		appendMode = b
 	}
@@ -169,18 +186,32 @@ func tableOptionsFromHints(hints map[string]string) (map[string]string, *greptim
 		switch v {
 		case "", "last_row", "last_non_null":
 		default:
-			return nil, newError(StatusInvalidArguments, "Invalid options: unknown variant `%s`, expected `last_row` or `last_non_null`", v)
+			return newError(StatusInvalidArguments, "Invalid options: unknown variant `%s`, expected `last_row` or `last_non_null`", v)
 		}
 		if appendMode && v == "last_non_null" {
-			return nil, newError(StatusInvalidArguments, "Invalid region options, only last_row merge_mode is allowed when append_mode is enabled")
+			return newError(StatusInvalidArguments, "Invalid region options, only last_row merge_mode is allowed when append_mode is enabled")
 		}
 	}
 	if v, ok := opts[optTimeWindow]; ok {
 		if _, err := ParseHumantime(v); err != nil {
-			return nil, newError(StatusInvalidArguments, "Invalid options: %s", err)
+			return newError(StatusInvalidArguments, "Invalid options: %s", err)
 		}
 	}
-	return opts, nil
+	// compaction.twcs.* options need compaction.type (validate_enum_options,
+	// src/mito2/src/region/options.rs:197-198, :522-554), whose only variant
+	// is twcs (CompactionOptions, a serde enum tagged by compaction.type,
+	// :296-304). The insert path sets it with the window (tableOptionsFromHints).
+	t, hasType := opts[optCompactionType]
+	if !hasType {
+		for k := range opts {
+			if strings.HasPrefix(k, "compaction.twcs.") {
+				return newError(StatusInvalidArguments, "Invalid region options, missing key %s in options", optCompactionType)
+			}
+		}
+	} else if t != "twcs" {
+		return newError(StatusInvalidArguments, "Invalid options: unknown variant `%s`, expected `twcs`", t)
+	}
+	return nil
 }
 
 // parseRustBool accepts exactly "true" or "false", as Rust's bool::from_str

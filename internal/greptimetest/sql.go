@@ -20,7 +20,8 @@ type Result struct {
 	// column's value as the store keeps it), or int64, float64, string or
 	// bool for what functions compute. Values are copies.
 	Rows [][]any
-	// AffectedRows is what a statement affected (CREATE DATABASE: 1).
+	// AffectedRows is what a statement affected (CREATE DATABASE: 1;
+	// CREATE TABLE and ALTER TABLE: 0).
 	AffectedRows int
 }
 
@@ -96,6 +97,10 @@ func (st *Store) exec(catalog, schema string, s sqlStmt) (Result, *greptimeError
 			return Result{}, gerr
 		}
 		return Result{AffectedRows: 1}, nil
+	case *createTableStmt:
+		return st.createTable(catalog, schema, x)
+	case *alterTableStmt:
+		return st.alterTableAddColumns(catalog, schema, x)
 	case showDatabasesStmt:
 		return st.showDatabases(x), nil
 	case showTablesStmt:

@@ -76,7 +76,7 @@ func syntaxError(format string, args ...any) *greptimeError {
 // it does not support (src/sql/src/error.rs:36-37, :356).
 func standinUnsupported(format string, args ...any) *greptimeError {
 	return newError(StatusUnsupported, "greptimetest: the stand-in does not support "+format+
-		"; it runs SELECT (one table, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT), SHOW DATABASES, SHOW TABLES, SHOW CREATE TABLE and CREATE DATABASE",
+		"; it runs SELECT (one table, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT), SHOW DATABASES, SHOW TABLES, SHOW CREATE TABLE, CREATE DATABASE, CREATE TABLE and ALTER TABLE ... ADD COLUMN",
 		args...)
 }
 
@@ -403,7 +403,7 @@ func (p *sqlParser) expect(kw string) *greptimeError {
 // stand-in does not run.
 var statementKeywords = map[string]bool{
 	"EXPLAIN": true, "DELETE": true, "DESCRIBE": true, "DESC": true, "INSERT": true, "REPLACE": true,
-	"VALUES": true, "WITH": true, "ALTER": true, "DROP": true, "COPY": true, "TRUNCATE": true,
+	"VALUES": true, "WITH": true, "DROP": true, "COPY": true, "TRUNCATE": true,
 	"COMMENT": true, "SET": true, "ADMIN": true, "DECLARE": true, "FETCH": true, "CLOSE": true,
 	"USE": true, "TQL": true, "KILL": true, "ANALYZE": true,
 }
@@ -420,6 +420,9 @@ func (p *sqlParser) statement() (sqlStmt, *greptimeError) {
 	case t.is("CREATE"):
 		p.next()
 		return p.createStmt()
+	case t.is("ALTER"):
+		p.next()
+		return p.alterStmt()
 	case t.kind == tokWord && statementKeywords[strings.ToUpper(t.text)]:
 		return nil, standinUnsupported("%s statements", strings.ToUpper(t.text))
 	case t.is("("):
@@ -476,25 +479,18 @@ func (p *sqlParser) showLike() (*string, *greptimeError) {
 }
 
 // createStmt parses CREATE {DATABASE | SCHEMA} [IF NOT EXISTS] name
-// (src/sql/src/parsers/create_parser.rs:89, :207-243).
+// (src/sql/src/parsers/create_parser.rs:89, :207-243) and CREATE TABLE (sqlddl.go).
 func (p *sqlParser) createStmt() (sqlStmt, *greptimeError) {
+	if p.accept("TABLE") {
+		return p.createTableStmt()
+	}
 	if !p.accept("DATABASE") && !p.accept("SCHEMA") {
 		return nil, standinUnsupported("CREATE %s", p.peek())
 	}
 	s := createDatabaseStmt{}
-	// parse_if_not_exist (src/sql/src/parsers/create_parser.rs:472-494): IF
-	// followed by neither NOT nor EXISTS is taken as the name.
-	if p.peek().is("IF") && p.peekAt(1).is("NOT") {
-		p.pos += 2
-		if !p.accept("EXISTS") {
-			// The Unexpected error (src/sql/src/error.rs:43-50, :357) over sqlparser's.
-			t := p.peek()
-			return nil, newError(StatusInvalidSyntax,
-				"Unexpected token while parsing SQL statement, expected: 'EXISTS', found: %s: sql parser error: Expected: EXISTS, found: %s %s", t, t, t.at())
-		}
-		s.ifNotExists = true
-	} else if p.peek().is("IF") && p.peekAt(1).is("EXISTS") {
-		return nil, newError(StatusUnsupported, "SQL statement is not supported, keyword: EXISTS")
+	var gerr *greptimeError
+	if s.ifNotExists, gerr = p.ifNotExists(); gerr != nil {
+		return nil, gerr
 	}
 	t := p.next()
 	if t.kind != tokWord && t.kind != tokQuoted && t.kind != tokString {

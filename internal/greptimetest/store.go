@@ -23,7 +23,8 @@ type Column struct {
 	Type greptimev1.ColumnDataType
 	// Semantic is TAG, FIELD or TIMESTAMP (the time index).
 	Semantic greptimev1.SemanticType
-	// Nullable is false only for the time index.
+	// Nullable is false for the time index, and for a column CREATE TABLE
+	// declares NOT NULL.
 	Nullable bool
 	// Extension is the datatype extension (decimal precision, vector dim), nil if none.
 	Extension *greptimev1.ColumnDataTypeExtension

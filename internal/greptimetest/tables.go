@@ -183,6 +183,12 @@ func (st *Store) create(tables map[string]*table, schema string, c plannedCreate
 	if gerr != nil {
 		return gerr
 	}
+	return st.addTable(tables, c, opts)
+}
+
+// addTable stores the table c with options opts, once its region's metadata
+// is valid; st.mu held.
+func (st *Store) addTable(tables map[string]*table, c plannedCreate, opts map[string]string) *greptimeError {
 	for _, col := range c.cols {
 		if internalColumns[col.Name] {
 			// src/store-api/src/metadata.rs:579-587.
