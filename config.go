@@ -60,6 +60,11 @@ type Config struct {
 	EventType EventTypeConfig `mapstructure:"event_type"`
 	// Payload chooses the parts of a record that go into the JSON payload.
 	Payload PayloadConfig `mapstructure:"payload"`
+	// PayloadEncoding is how the payload, and every JSON column, travels:
+	// "jsonb" (default), JSONB the exporter encodes, as GreptimeDB's own
+	// event recorder writes it; or "json", JSON text GreptimeDB parses for
+	// every row. Both make the same column type.
+	PayloadEncoding PayloadEncoding `mapstructure:"payload_encoding"`
 	// Events configures event types by name: their table and extra columns.
 	// The key "*" applies to every type not listed.
 	Events map[string]EventConfig `mapstructure:"events"`
@@ -248,6 +253,15 @@ type FilterConfig struct {
 	Exclude []string `mapstructure:"exclude"`
 }
 
+// PayloadEncoding is how JSON values travel to GreptimeDB.
+type PayloadEncoding string
+
+// The payload encodings.
+const (
+	PayloadEncodingJSONB PayloadEncoding = "jsonb"
+	PayloadEncodingJSON  PayloadEncoding = "json"
+)
+
 // ColumnType is the type of an extra column.
 type ColumnType string
 
@@ -302,6 +316,9 @@ func (cfg *Config) Validate() error {
 		// GreptimeDB's auth refuses a blank password with InvalidArguments
 		// (src/auth/src/user_provider.rs:542-547): every insert would fail.
 		errs = append(errs, errors.New(`"password" must not be empty when "username" is set: GreptimeDB refuses a blank password`))
+	}
+	if cfg.PayloadEncoding != PayloadEncodingJSONB && cfg.PayloadEncoding != PayloadEncodingJSON {
+		errs = append(errs, fmt.Errorf(`"payload_encoding" %q is unknown (jsonb, json)`, cfg.PayloadEncoding))
 	}
 	if cfg.MaxRequestBytes < minRequestBytes {
 		errs = append(errs, fmt.Errorf(`"max_request_bytes" must be at least %d, got %d`, minRequestBytes, cfg.MaxRequestBytes))

@@ -3,14 +3,10 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
@@ -20,18 +16,9 @@ import (
 // dropped. Each dead letter is an event with its rejection, written by the
 // mapping's writer into the dead-letter layout.
 
-// maxDeadLetterMessage keeps a long server message (it may quote the
-// offending value) from growing every dead-letter row.
-const maxDeadLetterMessage = 1024
-
-// maxPayloadPrefix is how much of a too-large record's payload its dead
-// letter keeps.
-const maxPayloadPrefix = 1024
-
 // deadLetters writes dead letters, and counts each record as what became of it.
 type deadLetters struct {
 	layout  *mapping.Layout
-	payload mapping.Payload
 	caller  *caller
 	metrics *metrics
 }
@@ -43,11 +30,11 @@ func newDeadLetters(cfg *Config, c *caller, m *metrics) (*deadLetters, error) {
 		return nil, nil
 	}
 	// The exporter's ttl and compaction window.
-	l, err := mapping.DeadLetterLayout(dl.Table, tablePolicy{TableOptions: cfg.TableOptions}.options(), payloadOf(cfg))
+	l, err := mapping.DeadLetterLayout(dl.Table, tablePolicy{TableOptions: cfg.TableOptions}.options(), payloadOf(cfg), encodingOf(cfg))
 	if err != nil {
 		return nil, err
 	}
-	return &deadLetters{layout: l, payload: payloadOf(cfg), caller: c, metrics: m}, nil
+	return &deadLetters{layout: l, caller: c, metrics: m}, nil
 }
 
 // rejectionOf is why the events of an insert are dead letters of a failed call.
@@ -57,19 +44,8 @@ func rejectionOf(in mapping.Insert, f callFailure) *mapping.Rejection {
 		Table:    in.Group.Layout.Table(),
 		Code:     f.code,
 		GRPCCode: f.grpc.Code().String(),
-		Message:  truncateUTF8(f.grpc.Message(), maxDeadLetterMessage),
+		Message:  f.grpc.Message(),
 	}
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // letters are dead letters on their way to the dead-letter table: the
@@ -139,7 +115,7 @@ func (d *deadLetters) write(ctx context.Context, w *mapping.Writer, db string, l
 		var short letters
 		for _, r := range tooLarge {
 			rej := *r.Event.Rejection
-			rej.Payload = truncatedPayload(mapping.AppendPayload(nil, &r.Event, d.payload), r.Size)
+			rej.Payload = d.layout.TruncatedPayload(&r.Event, r.Size)
 			r.Event.Rejection = &rej
 			short = short.add(r.Type, r.Event)
 		}
@@ -182,20 +158,9 @@ func (d *deadLetters) letterOf(r mapping.Unstorable, target, table string, now t
 	if ev.Timestamp == 0 {
 		ev.Timestamp = now.UnixNano()
 	}
-	ev.Rejection = &mapping.Rejection{Database: target, Table: table, Message: truncateUTF8(r.Err.Error(), maxDeadLetterMessage)}
+	ev.Rejection = &mapping.Rejection{Database: target, Table: table, Message: r.Err.Error()}
 	if r.Size > 0 {
-		ev.Rejection.Payload = truncatedPayload(mapping.AppendPayload(nil, &r.Event, d.payload), r.Size)
+		ev.Rejection.Payload = d.layout.TruncatedPayload(&r.Event, r.Size)
 	}
 	return ev
-}
-
-// truncatedPayload is the payload of a record too large to store:
-// {"truncated":true,"record_bytes":N,"payload_prefix":"<the first bytes of payload>"}.
-func truncatedPayload(payload []byte, recordBytes int) []byte {
-	prefix := strings.ToValidUTF8(truncateUTF8(string(payload), maxPayloadPrefix), "")
-	out := append([]byte(nil), `{"truncated":true,"record_bytes":`...)
-	out = strconv.AppendInt(out, int64(recordBytes), 10)
-	out = append(out, `,"payload_prefix":`...)
-	out = jsonenc.AppendString(out, prefix)
-	return append(out, '}')
 }

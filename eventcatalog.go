@@ -55,7 +55,7 @@ func newEventCatalog(cfg *Config, collector string, c *caller, m *metrics, logge
 	if cc == nil {
 		return nil, nil
 	}
-	l, err := mapping.CatalogLayout(cc.Table)
+	l, err := mapping.CatalogLayout(cc.Table, encodingOf(cfg))
 	if err != nil {
 		return nil, err
 	}

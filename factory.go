@@ -88,6 +88,9 @@ func createDefaultConfig() component.Config {
 			Default:    "log",
 		},
 		Payload: PayloadConfig{Body: true, Attributes: true},
+		// The seed's encoding: JSONB the exporter makes, which GreptimeDB
+		// stores as it is, instead of JSON text it must parse row by row.
+		PayloadEncoding: PayloadEncodingJSONB,
 		// Small calls for GreptimeDB's memory, far below its 512 MiB limit
 		// (DEFAULT_MAX_GRPC_RECV_MESSAGE_SIZE, src/common/grpc/src/channel_manager.rs:39).
 		MaxRequestBytes: 8 << 20,

@@ -299,6 +299,9 @@ func (p *push) rejected(ctx context.Context, inserts []mapping.Insert, f callFai
 	if sql := f.remedy(g.Layout); sql != "" {
 		fields = append(fields, zap.String("sql", sql))
 	}
+	if f.json2Column() {
+		fields = append(fields, zap.String("reason", json2Reason))
+	}
 	err := fmt.Errorf("insert into %q (type %q): %w", g.Layout.Table(), g.Type, f.err)
 	if e.deadLetters == nil {
 		e.metrics.dropped(ctx, records, droppedRejected)

@@ -25,6 +25,7 @@ func compileMapping(cfg *Config) (*mapping.Mapping, error) {
 		TypeAttributes: cfg.EventType.Attributes,
 		DefaultType:    cfg.EventType.Default,
 		Payload:        payloadOf(cfg),
+		Encoding:       encodingOf(cfg),
 		Include:        cfg.Filter.Include,
 		Exclude:        cfg.Filter.Exclude,
 		Types:          map[string]mapping.Table{},
@@ -44,6 +45,14 @@ func compileMapping(cfg *Config) (*mapping.Mapping, error) {
 		}
 	}
 	return mapping.Compile(spec)
+}
+
+// encodingOf is how the config writes JSON values.
+func encodingOf(cfg *Config) mapping.Encoding {
+	if cfg.PayloadEncoding == PayloadEncodingJSON {
+		return mapping.EncodingJSON
+	}
+	return mapping.EncodingJSONB
 }
 
 func payloadOf(cfg *Config) mapping.Payload {

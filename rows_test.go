@@ -9,15 +9,25 @@ import (
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 )
 
 // TestGoldenMapping checks the whole mapping of a configuration, record to
 // RowInsertRequests, against testdata/golden; `go test -run TestGoldenMapping
 // -update` rewrites them.
+//
+// The goldens show JSON as text; the same mapping with JSONB, the default,
+// must write for every JSON value what GreptimeDB makes of that text.
 func TestGoldenMapping(t *testing.T) {
 	for name, cfg := range goldenConfigs() {
 		t.Run(name, func(t *testing.T) {
-			got := marshalGolden(t, rowInsertsOf(t, cfg, goldenLogs()))
+			binary := rowInsertsOf(t, cfg, goldenLogs())
+			cfg.PayloadEncoding = PayloadEncodingJSON
+			text := rowInsertsOf(t, cfg, goldenLogs())
+			assertJSONBIsTheParseOfTheText(t, text, binary)
+			got := marshalGolden(t, text)
 
 			path := filepath.Join("testdata", "golden", name+".json")
 			if *update {
@@ -28,6 +38,29 @@ func TestGoldenMapping(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, string(want), string(got))
 		})
+	}
+}
+
+// assertJSONBIsTheParseOfTheText checks that the inserts written with JSONB
+// hold, for every JSON value written as text, jsonb.Parse of that text (the
+// bytes GreptimeDB stores for it), and the same otherwise.
+func assertJSONBIsTheParseOfTheText(t *testing.T, text, binary []*greptimev1.RowInsertRequest) {
+	t.Helper()
+	require.Len(t, binary, len(text))
+	for i, in := range text {
+		for r, row := range in.Rows.Rows {
+			for c, v := range row.Values {
+				got := binary[i].Rows.Rows[r].Values[c]
+				if in.Rows.Schema[c].Datatype != greptimev1.ColumnDataType_JSON || v.GetValueData() == nil {
+					assert.True(t, proto.Equal(v, got))
+					continue
+				}
+				assert.Equal(t, greptimev1.ColumnDataType_BINARY, binary[i].Rows.Schema[c].Datatype)
+				want, err := jsonb.Parse([]byte(v.GetStringValue()))
+				require.NoError(t, err)
+				assert.Equal(t, want, got.GetBinaryValue(), "%s.%s", in.TableName, in.Rows.Schema[c].ColumnName)
+			}
+		}
 	}
 }
 

@@ -102,7 +102,7 @@ func TestFrontendThatCreatesNoTables(t *testing.T) {
 		// The operator made the dead-letter table.
 		cfg := defaultConfig()
 		configure(cfg)
-		dl, err := mapping.DeadLetterLayout("events_rejected", mapping.Options{}, mapping.Payload{})
+		dl, err := mapping.DeadLetterLayout("events_rejected", mapping.Options{}, mapping.Payload{}, mapping.EncodingJSONB)
 		require.NoError(t, err)
 		schema := dl.Schema()
 		creator, err := greptimetest.Start(greptimetest.Config{Store: st})
@@ -221,4 +221,60 @@ func TestDefaultTimeoutOutlastsGreptimeDBsOwn(t *testing.T) {
 	r := cfg.RetryConfig
 	backoff := r.InitialInterval + time.Duration(float64(r.InitialInterval)*r.Multiplier) + r.MaxInterval
 	assert.GreaterOrEqual(t, r.MaxElapsedTime, 3*cfg.TimeoutConfig.Timeout+backoff, "three retries of attempts that time out")
+}
+
+// TestJSONTableTakesJSONB: a table whose JSON columns an exporter made
+// with JSON text (payload_encoding: json, the old way) takes the JSONB of
+// an exporter with the default: both are GreptimeDB's JSON type
+// (src/api/src/helper.rs:104-123). The rows read back alike.
+func TestJSONTableTakesJSONB(t *testing.T) {
+	columns := func(cfg *Config) {
+		cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{{Name: "doc", Source: "body", Type: ColumnTypeJSON}}}}
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 8})
+	}
+	old := newHarness(t, setup{configure: func(cfg *Config) {
+		columns(cfg)
+		cfg.PayloadEncoding = PayloadEncodingJSON
+	}})
+	require.NoError(t, old.exp.ConsumeLogs(context.Background(), goldenLogs()))
+	old.shutdown()
+	tb, ok := old.srv.Table("public", "events")
+	require.True(t, ok)
+	n := len(tb.Rows) // every type of goldenLogs but order.placed's
+	require.Positive(t, n)
+
+	upgraded := newHarness(t, setup{ownServers: true, configure: func(cfg *Config) {
+		columns(cfg)
+		cfg.ClientConfig.Endpoint = old.srv.Addr()
+	}})
+	require.NoError(t, upgraded.exp.ConsumeLogs(context.Background(), goldenLogs()))
+	upgraded.shutdown()
+
+	tb, _ = old.srv.Table("public", "events")
+	require.Len(t, tb.Rows, 2*n)
+	for i := range n {
+		assert.Equal(t, tb.Rows[i]["payload"], tb.Rows[i+n]["payload"], "row %d: the same payload", i)
+		assert.Equal(t, tb.Rows[i]["doc"], tb.Rows[i+n]["doc"], "row %d: the same JSON column", i)
+	}
+	for _, c := range old.srv.Calls() {
+		assert.Equal(t, codes.OK, c.Code, c.Message)
+	}
+	catalog, _ := old.srv.Table("public", "event_types")
+	assert.Len(t, catalog.Rows, 2*4, "each collector's rows (4 types each), their payload keys as JSON either way")
+}
+
+// TestJSON2ColumnIsSaidPlainly: a table made with a JSON2 payload (GreptimeDB
+// 1.2's native JSON type) refuses every insert with 1004; the log says why,
+// and what to do.
+func TestJSON2ColumnIsSaidPlainly(t *testing.T) {
+	h := newHarness(t, setup{})
+	_, err := h.srv.Store().ExecSQL("public", `CREATE TABLE events ("type" STRING, payload JSON2, "timestamp" TIMESTAMP(9) TIME INDEX, PRIMARY KEY ("type")) WITH (append_mode = 'true')`)
+	require.NoError(t, err)
+
+	require.Error(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+
+	logged := h.logs.FilterMessage("GreptimeDB rejected events permanently; dropping them").All()
+	require.Len(t, logged, 1)
+	assert.Contains(t, logged[0].ContextMap()["reason"], "JSON2 column")
+	assertRecordsDropped(t, h.tel, counts{"rejected": 1})
 }

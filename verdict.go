@@ -306,6 +306,20 @@ func (f callFailure) remedy(l *mapping.Layout) string {
 	return ""
 }
 
+// json2Column reports GreptimeDB's refusal of a JSON value for a JSON2
+// column: a table whose column was made with SQL JSON2, GreptimeDB 1.2's
+// native JSON type (src/operator/src/statement/ddl.rs:2441-2456), whose
+// values travel as JsonValue, which greptime-proto v0.15.0 does not have.
+// Neither JSON text nor JSONB passes the region's type check
+// (src/mito2/src/request.rs:196-216, src/api/src/helper.rs:889-900).
+func (f callFailure) json2Column() bool {
+	return f.code == 1004 && strings.Contains(f.grpc.Message(), "expect type Json(JsonType { format: Json2")
+}
+
+// json2Reason says, in the log, what to do about a JSON2 column.
+const json2Reason = "the table has a JSON2 column (GreptimeDB's native JSON type), which this exporter cannot write: " +
+	"give these event types a table of their own (events.<type>.table), or make the table with JSON columns"
+
 // tableMissing reports GreptimeDB's refusal to create a missing table: "Table
 // `x` does not exist, and auto-create table is disabled by frontend config"
 // (src/operator/src/insert.rs:590-598, the reason from :496-515). The

@@ -90,17 +90,22 @@
 //     itself, nor does the datanode's full write buffer (5000
 //     StorageUnavailable, src/mito2/src/error.rs:582-586): inject them with
 //     FailNextStatus.
-//   - JSON values are checked with Go's encoding/json (json.Valid), GreptimeDB
-//     parses them with the jsonb crate's parse_value
-//     (src/operator/src/req_convert/common.rs:42), a parser of its own. Recent
-//     jsonb releases parse in an "extended" mode that accepts text
-//     encoding/json refuses (an empty string as null, case-insensitive
-//     literals such as TRUE or Null, NaN and Infinity, single-quoted strings,
-//     a leading '+', leading zeros, ".5" and "5.", hexadecimal numbers);
-//     GreptimeDB pins jsonb 0.4.4 (Cargo.toml:172, Cargo.lock). Here all of them fail with
-//     1004 "Invalid json text". The stored value differs too: GreptimeDB keeps
-//     JSONB (integers as i64/u64), Table.Rows hold encoding/json's decoding
-//     (every number a float64, ±Inf beyond its range).
+//   - JSON: text in a JSON column is parsed as GreptimeDB parses it, with the
+//     jsonb crate's parse_value at the version GreptimeDB pins, 0.4.4
+//     (Cargo.toml:172, Cargo.lock; src/operator/src/req_convert/common.rs:40-52),
+//     by internal/jsonb, a Go writing of that format; JSONB a client sends (a
+//     Binary column with the JSON extension, the same column type,
+//     src/api/src/helper.rs:104-123) GreptimeDB stores unchecked and fails
+//     on only when it is read, where the stand-in decodes it and refuses
+//     what does not decode (1004 "greptimetest: malformed JSONB ..."), so
+//     that a test fails at once. Table.Rows hold a JSON value as
+//     encoding/json decodes its text (every number a float64, ±Inf beyond
+//     its range), where GreptimeDB keeps the JSONB (integers as i64/u64).
+//     A JSON2 column (SQL JSON2, GreptimeDB 1.2's native JSON type) can be
+//     created, in append mode only (src/operator/src/statement/ddl.rs:2441-2456),
+//     and refuses every JSON or JSONB value at the region's type check, as
+//     GreptimeDB does for a greptime-proto v0.15.0 client, which has no
+//     JsonValue; its type prints approximately.
 //   - Dump prints a SHOW CREATE TABLE-like schema, not GreptimeDB's. Options are
 //     printed as the hints sent them, every key quoted: 'ttl' = '90d'. GreptimeDB
 //     parses ttl into a TimeToLive (src/table/src/requests.rs:202-211) and

@@ -1,14 +1,13 @@
 package greptimetest
 
 import (
-	"encoding/json"
 	"errors"
 
+	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/grpc/codes"
-
 	"google.golang.org/protobuf/proto"
 
-	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 )
 
 // Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
@@ -81,7 +80,7 @@ func (s *Server) process(req *greptimev1.GreptimeRequest, hints map[string]strin
 	if _, ok := hints[hintPhysicalTable]; ok {
 		return fail(newError(StatusUnsupported, "greptimetest: the physical_table hint (metric engine) is not supported"))
 	}
-	if gerr := checkJSONValues(ri.RowInserts.GetInserts()); gerr != nil {
+	if gerr := prepareJSON(ri.RowInserts.GetInserts()); gerr != nil {
 		return fail(gerr)
 	}
 
@@ -172,30 +171,59 @@ func (s *Server) query(h *greptimev1.RequestHeader, q *greptimev1.QueryRequest) 
 	}}
 }
 
-// checkJSONValues parses the values of JSON columns before anything else
-// (preprocess_row_insert_requests, src/operator/src/insert.rs:186;
-// src/operator/src/req_convert/common.rs:40-52 and :74-106): a value that is
-// not a string is Unexpected, invalid JSON text is InvalidArguments.
-func checkJSONValues(inserts []*greptimev1.RowInsertRequest) *greptimeError {
+// prepareJSON turns the values of JSON columns into JSONB before anything
+// else, as GreptimeDB's preprocess_row_insert_requests
+// (src/operator/src/insert.rs:186; src/operator/src/req_convert/common.rs:40-106):
+// JSON text in a JSON column is parsed with the jsonb crate's parse_value
+// (jsonb 0.4.4, Cargo.lock), a value that is not a string is Unexpected,
+// text it cannot parse is InvalidArguments. JSONB the client made (a Binary
+// column with the JSON extension, as GreptimeDB's event recorder writes,
+// src/common/event-recorder/src/event_table.rs:60-81) GreptimeDB stores
+// unchecked; the stand-in decodes it and refuses what does not decode, so
+// that a test fails on bytes GreptimeDB would store and break on at query
+// time (see doc.go).
+func prepareJSON(inserts []*greptimev1.RowInsertRequest) *greptimeError {
 	for _, in := range inserts {
 		rows := in.GetRows()
 		for idx, col := range rows.GetSchema() {
-			if col.GetDatatype() != greptimev1.ColumnDataType_JSON {
-				continue
-			}
-			for _, r := range rows.GetRows() {
-				if idx >= len(r.GetValues()) || r.GetValues()[idx].GetValueData() == nil {
-					continue
+			switch {
+			case col.GetDatatype() == greptimev1.ColumnDataType_JSON:
+				for _, r := range rows.GetRows() {
+					if gerr := parseJSONText(r, idx); gerr != nil {
+						return gerr
+					}
 				}
-				sv, ok := r.GetValues()[idx].GetValueData().(*greptimev1.Value_StringValue)
-				if !ok {
-					return newError(StatusUnexpected, "Unexpected, violated: Expected to value data to be a string.")
-				}
-				if !json.Valid([]byte(sv.StringValue)) {
-					return newError(StatusInvalidArguments, "Invalid json text: %s", sv.StringValue)
+			case isJSONB(col):
+				for _, r := range rows.GetRows() {
+					if idx >= len(r.GetValues()) {
+						continue
+					}
+					if b, ok := r.GetValues()[idx].GetValueData().(*greptimev1.Value_BinaryValue); ok {
+						if _, err := jsonb.Decode(b.BinaryValue); err != nil {
+							return newError(StatusInvalidArguments, "greptimetest: malformed JSONB in column %s (GreptimeDB would store it unchecked): %v", col.GetColumnName(), err)
+						}
+					}
 				}
 			}
 		}
 	}
+	return nil
+}
+
+// parseJSONText turns the JSON text of the idx-th value of r into JSONB.
+func parseJSONText(r *greptimev1.Row, idx int) *greptimeError {
+	if idx >= len(r.GetValues()) || r.GetValues()[idx].GetValueData() == nil {
+		return nil
+	}
+	sv, ok := r.GetValues()[idx].GetValueData().(*greptimev1.Value_StringValue)
+	if !ok {
+		return newError(StatusUnexpected, "Unexpected, violated: Expected to value data to be a string.")
+	}
+	doc, err := jsonb.Parse([]byte(sv.StringValue))
+	if err != nil {
+		// InvalidJsonFormat, src/operator/src/error.rs:823-828, :982.
+		return newError(StatusInvalidArguments, "Invalid json text: %s", sv.StringValue)
+	}
+	r.GetValues()[idx].ValueData = &greptimev1.Value_BinaryValue{BinaryValue: doc}
 	return nil
 }

@@ -24,11 +24,12 @@ func rustName(name string) string {
 
 // concreteTypeName approximates the Debug form of GreptimeDB's ConcreteDataType of a stored column.
 func concreteTypeName(c Column) string {
-	switch c.Type {
-	case greptimev1.ColumnDataType_JSON:
+	switch {
+	case c.JSON2:
+		return "Json(JsonType { format: Json2(Null) })"
+	case c.Type == greptimev1.ColumnDataType_JSON:
 		return "Json(JsonType { format: Jsonb })"
-	case greptimev1.ColumnDataType_TIMESTAMP_SECOND, greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND,
-		greptimev1.ColumnDataType_TIMESTAMP_MICROSECOND, greptimev1.ColumnDataType_TIMESTAMP_NANOSECOND:
+	case isTimestampType(c.Type):
 		unit := strings.TrimPrefix(rustName(c.Type.String()), "Timestamp")
 		return fmt.Sprintf("Timestamp(%s(Timestamp%sType))", unit, unit)
 	}
@@ -60,7 +61,7 @@ func checkRegionWrite(t *table, rows *greptimev1.Rows) ([]map[string]any, *grept
 				hasNull[i] = true
 				continue
 			}
-			ct := schema[i].GetDatatype()
+			ct := columnType(schema[i])
 			match := kind == ct ||
 				(ct == greptimev1.ColumnDataType_JSON && kind == greptimev1.ColumnDataType_STRING) || // sent as text, stored as JSONB
 				(ct == greptimev1.ColumnDataType_JSON || ct == greptimev1.ColumnDataType_VECTOR) && kind == greptimev1.ColumnDataType_BINARY
@@ -106,7 +107,7 @@ func checkRegionWrite(t *table, rows *greptimev1.Rows) ([]map[string]any, *grept
 			m[col.Name] = nil
 		}
 		for i, v := range r.GetValues() {
-			dv, err := DecodeValue(schema[i].GetDatatype(), v)
+			dv, err := DecodeValue(columnType(schema[i]), v)
 			if err != nil {
 				return nil, regionErr("column %s: %v", schema[i].GetColumnName(), err)
 			}

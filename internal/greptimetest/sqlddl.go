@@ -27,6 +27,9 @@ type sqlType struct {
 	// badPrecision is the p of a TIMESTAMP(p) GreptimeDB has no type for
 	// (anything but 0, 3, 6 and 9), refused when the statement runs.
 	badPrecision string
+	// json2 is GreptimeDB's native JSON type, JSON2 (a custom type name,
+	// src/sql/src/statements.rs:65, :156-165).
+	json2 bool
 }
 
 // sqlTypeSpec describes a type name: the type, whether it takes an
@@ -305,6 +308,9 @@ func (p *sqlParser) sqlColumnType() (sqlType, *greptimeError) {
 			return typ, standinUnsupported("TIMESTAMP %s TIME ZONE", strings.ToUpper(p.peek().text))
 		}
 		return typ, nil
+	}
+	if name == "JSON2" {
+		return sqlType{dt: greptimev1.ColumnDataType_JSON, json2: true}, nil
 	}
 	spec, ok := sqlTypes[name]
 	if !ok {
@@ -786,7 +792,12 @@ func (st *Store) createTable(catalog, schema string, s *createTableStmt) (Result
 		if gerr := c.typ.check(); gerr != nil {
 			return Result{}, gerr
 		}
-		col := Column{Name: c.name.value, Type: c.typ.dt, Semantic: greptimev1.SemanticType_FIELD, Nullable: !c.notNull}
+		col := Column{Name: c.name.value, Type: c.typ.dt, JSON2: c.typ.json2, Semantic: greptimev1.SemanticType_FIELD, Nullable: !c.notNull}
+		// validate_json2_columns_append_mode (src/operator/src/statement/ddl.rs:2441-2456, :2402):
+		// InvalidSql, 1004 (src/operator/src/error.rs:217-222, :949).
+		if col.JSON2 && opts[optAppendMode] != "true" {
+			return Result{}, badSQL("JSON2 column `%s` requires append_mode='true'", col.Name)
+		}
 		switch {
 		case col.Name == ts:
 			col.Semantic, col.Nullable = greptimev1.SemanticType_TIMESTAMP, false

@@ -512,3 +512,7 @@ func TestParseDDL(t *testing.T) {
 	assert.Equal(t, StatusInvalidArguments, code)
 	assert.Empty(t, st.Tables("public"))
 }
+
+func f64(v float64) *greptimev1.Value {
+	return &greptimev1.Value{ValueData: &greptimev1.Value_F64Value{F64Value: v}}
+}

@@ -116,7 +116,7 @@ var sqlKeywords = map[string]bool{
 	"MAX_ROWS": true, "MB": true, "MEASURES": true, "MEDIUMBLOB": true, "MEDIUMINT": true,
 	"MEDIUMTEXT": true, "MEMBER": true, "MERGE": true, "MERGES": true, "MESSAGE": true,
 	"METADATA": true, "METHOD": true, "METRIC": true, "METRICS": true, "MFA": true,
-	"MICROSECOND": true, "MICROSECONDS": true, "MILLENIUM": true, "MILLENNIUM": true,
+	"MICROSECOND": true, "MICROSECONDS": true, "MILLENIUM": true, "MILLENNIUM": true, //nolint:misspell // sqlparser's keyword, as it spells it
 	"MILLISECOND": true, "MILLISECONDS": true, "MIN": true, "MINUS": true, "MINUTE": true,
 	"MINUTES": true, "MINVALUE": true, "MIN_ROWS": true, "MOD": true, "MODE": true, "MODIFIES": true,
 	"MODIFY": true, "MODULE": true, "MODULUS": true, "MONITOR": true, "MONTH": true, "MONTHS": true,

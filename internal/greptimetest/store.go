@@ -28,6 +28,13 @@ type Column struct {
 	Nullable bool
 	// Extension is the datatype extension (decimal precision, vector dim), nil if none.
 	Extension *greptimev1.ColumnDataTypeExtension
+	// JSON2 marks a JSON column created as GreptimeDB's native JSON type
+	// (SQL JSON2, src/sql/src/statements.rs:65, :156-165). Its values travel
+	// as JsonValue, which greptime-proto v0.15.0 does not have: every insert
+	// into it fails at the region, as GreptimeDB's type check fails for the
+	// JSON or Binary column a client of v0.15.0 sends (src/mito2/src/request.rs:196-216,
+	// src/api/src/helper.rs:889-900).
+	JSON2 bool
 }
 
 // Table is a snapshot of one stored table.

@@ -247,8 +247,8 @@ func checkColumnType(c *greptimev1.ColumnSchema) *greptimeError {
 }
 
 func columnFrom(c *greptimev1.ColumnSchema, nullable bool) Column {
-	col := Column{Name: c.GetColumnName(), Type: c.GetDatatype(), Semantic: c.GetSemanticType(), Nullable: nullable}
-	if ext := c.GetDatatypeExtension(); ext != nil {
+	col := Column{Name: c.GetColumnName(), Type: columnType(c), Semantic: c.GetSemanticType(), Nullable: nullable}
+	if ext := c.GetDatatypeExtension(); ext != nil && col.Type != greptimev1.ColumnDataType_JSON {
 		col.Extension = proto.Clone(ext).(*greptimev1.ColumnDataTypeExtension)
 	}
 	return col

@@ -9,6 +9,8 @@ import (
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 )
 
 // Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
@@ -17,8 +19,10 @@ import (
 // Table.Rows: nil for null; int64 for INT8..INT64, DATE (days), DATETIME and
 // every TIMESTAMP_* / TIME_* type (in the column's own unit, so nanoseconds
 // for TIMESTAMP_NANOSECOND); uint64 for UINT8..UINT64; float64 for FLOAT32/64;
-// bool; string for STRING; []byte for BINARY and VECTOR; for JSON the value
-// parsed by encoding/json (map[string]any, []any, float64, string, bool or nil);
+// bool; string for STRING; []byte for BINARY and VECTOR; for JSON (JSON
+// text, or JSONB in a Binary column with the JSON extension) the value as
+// encoding/json decodes its JSON text (map[string]any, []any, float64,
+// string, bool or nil);
 // the proto message's text for DECIMAL128 and INTERVAL_* values.
 func DecodeValue(dt greptimev1.ColumnDataType, v *greptimev1.Value) (any, error) {
 	if v == nil || v.GetValueData() == nil {
@@ -48,6 +52,9 @@ func DecodeValue(dt greptimev1.ColumnDataType, v *greptimev1.Value) (any, error)
 	case *greptimev1.Value_BoolValue:
 		return x.BoolValue, nil
 	case *greptimev1.Value_BinaryValue:
+		if dt == greptimev1.ColumnDataType_JSON {
+			return decodeJSONB(x.BinaryValue)
+		}
 		return slices.Clone(x.BinaryValue), nil
 	case *greptimev1.Value_StringValue:
 		if dt == greptimev1.ColumnDataType_JSON {
@@ -169,10 +176,27 @@ func isIntervalType(dt greptimev1.ColumnDataType) bool {
 	return false
 }
 
+// isJSONB reports whether a request column is JSONB: Binary with the JSON
+// extension.
+func isJSONB(s *greptimev1.ColumnSchema) bool {
+	return s.GetDatatype() == greptimev1.ColumnDataType_BINARY && s.GetDatatypeExtension().GetJsonType() == greptimev1.JsonTypeExtension_JSON_BINARY &&
+		s.GetDatatypeExtension().GetTypeExt() != nil
+}
+
+// columnType is a request column's type as GreptimeDB sees it: JSON text
+// and JSONB are both the JSON type (src/api/src/helper.rs:104-123).
+func columnType(s *greptimev1.ColumnSchema) greptimev1.ColumnDataType {
+	if isJSONB(s) {
+		return greptimev1.ColumnDataType_JSON
+	}
+	return s.GetDatatype()
+}
+
 // sameType reports whether a request column has the stored column's type
-// (data type, plus the decimal/vector extension where it is part of the type).
+// (data type, plus the decimal/vector extension where it is part of the
+// type). Nothing a client sends is JSON2 (see Column.JSON2).
 func sameType(c Column, s *greptimev1.ColumnSchema) bool {
-	if c.Type != s.GetDatatype() {
+	if c.Type != columnType(s) || c.JSON2 {
 		return false
 	}
 	switch c.Type {
@@ -184,6 +208,9 @@ func sameType(c Column, s *greptimev1.ColumnSchema) bool {
 
 // typeName renders a data type the way GreptimeDB's SQL shows it.
 func typeName(c Column) string {
+	if c.JSON2 {
+		return "JSON2"
+	}
 	switch c.Type {
 	case greptimev1.ColumnDataType_BOOLEAN:
 		return "BOOLEAN"
@@ -261,6 +288,41 @@ func deepCopy(v any) any {
 		return s
 	case []byte:
 		return slices.Clone(x)
+	}
+	return v
+}
+
+// decodeJSONB decodes a JSONB document into what decodeJSON makes of its
+// JSON text: maps, slices, strings, bools, nil, and every number a float64
+// (±Inf beyond its range, as the jsonb crate's parser stores them).
+func decodeJSONB(doc []byte) (any, error) {
+	tree, err := jsonb.Decode(doc)
+	if err != nil {
+		return nil, err
+	}
+	return plainJSON(tree), nil
+}
+
+// plainJSON turns a jsonb value tree into encoding/json's shapes; of an
+// object's duplicate keys, which JSONB cannot hold, the last would win.
+func plainJSON(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plainJSON(e)
+		}
+		return out
+	case jsonb.Object:
+		out := make(map[string]any, len(x))
+		for _, m := range x {
+			out[m.Key] = plainJSON(m.Value)
+		}
+		return out
 	}
 	return v
 }

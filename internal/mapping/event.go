@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -68,9 +69,24 @@ func (r *Rejection) read(kind sourceKind) value {
 	case sourceGRPCCode:
 		return stringValue(r.GRPCCode)
 	case sourceErrorMessage:
-		return stringValue(r.Message)
+		return stringValue(truncateUTF8(r.Message, maxErrorMessage))
 	}
 	return value{}
+}
+
+// maxErrorMessage keeps a long server message (it may quote the offending
+// value) from growing every dead-letter row.
+const maxErrorMessage = 1024
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // CatalogRow is a row of the event catalog: what one exporter wrote of one

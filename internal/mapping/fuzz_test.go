@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 )
 
 // The fuzz targets feed arbitrary input through the mapping and the writer.
@@ -19,9 +21,11 @@ import (
 // fuzz` for longer; seeds live in testdata/fuzz (FuzzMapping's are the
 // exporter's bad-input records, kept in step by its TestFuzzCorpus).
 
-// fuzzSpec maps every kind of extra column, so conversions get fuzzed too.
-func fuzzSpec() Spec {
+// fuzzSpec maps every kind of extra column, so conversions get fuzzed too,
+// writing JSON as enc says.
+func fuzzSpec(enc Encoding) Spec {
 	spec := defaultSpec()
+	spec.Encoding = enc
 	spec.Payload = Payload{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
 	spec.Other.Options.EventID = true
 	spec.Other.Columns = []Column{
@@ -47,14 +51,13 @@ func FuzzMapping(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	m := mustCompile(f, fuzzSpec())
 	header := mustHeader(f, testHeader)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
 		if err != nil {
 			return
 		}
-		checkMapping(t, ld, m, header, 64<<10)
+		checkMapping(t, ld, header, 64<<10)
 	})
 }
 
@@ -65,7 +68,6 @@ func FuzzRecord(f *testing.F) {
 	f.Add("", "", "", "", "", int64(0), 0.0, uint64(0), uint8(0))
 	f.Add("bad\xffname\x00\n", "key\xfe", "\x80", "\xc3\x28", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64), uint8(200))
 	f.Add("x", "event.name", "k", "v", "b", int64(-1), math.Inf(1), uint64(1<<63), uint8(100))
-	m := mustCompile(f, fuzzSpec())
 	header := mustHeader(f, testHeader)
 	f.Fuzz(func(t *testing.T, eventName, attrKey, key, value, body string, i int64, d float64, ts uint64, depth uint8) {
 		ld := plog.NewLogs()
@@ -100,12 +102,27 @@ func FuzzRecord(f *testing.F) {
 		}
 		nested.PutInt("deepest", i)
 
-		checkMapping(t, ld, m, header, 64<<10)
+		checkMapping(t, ld, header, 64<<10)
 	})
 }
 
-// checkMapping maps and writes ld and checks every request and every drop.
-func checkMapping(t *testing.T, ld plog.Logs, m *Mapping, header []byte, maxBytes int) {
+// checkMapping maps and writes ld, with JSON as text and as JSONB, checks
+// every request and every drop, and that every JSONB value is GreptimeDB's
+// parse of the text.
+func checkMapping(t *testing.T, ld plog.Logs, header []byte, maxBytes int) {
+	text := checkEncoding(t, ld, mustCompile(t, fuzzSpec(EncodingJSON)), header, maxBytes)
+	binary := checkEncoding(t, ld, mustCompile(t, fuzzSpec(EncodingJSONB)), header, maxBytes)
+	if len(text) != len(binary) {
+		t.Fatalf("%d inserts as text, %d as JSONB", len(text), len(binary))
+	}
+	for i := range text {
+		assertSameInsert(t, text[i], binary[i])
+	}
+}
+
+// checkEncoding maps and writes ld with m, checks every request and every
+// drop, and returns the inserts.
+func checkEncoding(t *testing.T, ld plog.Logs, m *Mapping, header []byte, maxBytes int) []*greptimev1.RowInsertRequest {
 	var (
 		gr Grouper
 		w  Writer
@@ -115,6 +132,7 @@ func checkMapping(t *testing.T, ld plog.Logs, m *Mapping, header []byte, maxByte
 	defer w.Finish(true)
 	requests, tooLarge := w.Pack(groups, header, maxBytes)
 	accounted := dropped.Filtered + len(dropped.Unstorable) + len(tooLarge)
+	var out []*greptimev1.RowInsertRequest
 	for _, inserts := range requests {
 		b := requestBytes(t, header, inserts)
 		if len(b) > maxBytes {
@@ -125,17 +143,18 @@ func checkMapping(t *testing.T, ld plog.Logs, m *Mapping, header []byte, maxByte
 			accounted += len(in.Events)
 			rows += in.Rows
 		}
-		checkRequest(t, b, rows)
+		out = append(out, checkRequest(t, b, rows)...)
 	}
 	if accounted != ld.LogRecordCount() {
 		t.Fatalf("%d records in, %d sent or dropped", ld.LogRecordCount(), accounted)
 	}
+	return out
 }
 
 // checkRequest decodes a request and checks what GreptimeDB checks: rows as
-// long as the schema, values of the column's type, JSON that parses, a time
-// index in every row.
-func checkRequest(t *testing.T, b []byte, wantRows int) {
+// long as the schema, values of the column's type, JSON that parses, JSONB
+// that decodes, a time index in every row. It returns the inserts.
+func checkRequest(t *testing.T, b []byte, wantRows int) []*greptimev1.RowInsertRequest {
 	var req greptimev1.GreptimeRequest
 	if err := proto.Unmarshal(b, &req); err != nil { // fails on invalid UTF-8 in strings too
 		t.Fatalf("request does not decode: %v", err)
@@ -150,6 +169,11 @@ func checkRequest(t *testing.T, b []byte, wantRows int) {
 			}
 			for i, v := range row.GetValues() {
 				col := schema[i]
+				if d, ok := v.GetValueData().(*greptimev1.Value_BinaryValue); ok {
+					if _, err := jsonb.Decode(d.BinaryValue); err != nil {
+						t.Fatalf("column %q: JSONB that does not decode: %v", col.GetColumnName(), err)
+					}
+				}
 				if s, ok := v.GetValueData().(*greptimev1.Value_StringValue); ok {
 					if !utf8.ValidString(s.StringValue) {
 						t.Fatalf("column %q: invalid UTF-8", col.GetColumnName())
@@ -167,4 +191,5 @@ func checkRequest(t *testing.T, b []byte, wantRows int) {
 	if rowCount != wantRows {
 		t.Fatalf("%d rows, want %d", rowCount, wantRows)
 	}
+	return req.GetRowInserts().GetInserts()
 }

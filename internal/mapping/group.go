@@ -30,7 +30,7 @@ func Compile(spec Spec) (*Mapping, error) {
 	if spec.DefaultType == "" {
 		return nil, specError("no default type")
 	}
-	other, err := compileTable(spec.Other, spec.Payload)
+	other, err := compileTable(spec.Other, spec.Payload, spec.Encoding)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func Compile(spec Spec) (*Mapping, error) {
 		m.include = toSet(spec.Include)
 	}
 	for eventType, t := range spec.Types {
-		if m.layouts[eventType], err = compileTable(t, spec.Payload); err != nil {
+		if m.layouts[eventType], err = compileTable(t, spec.Payload, spec.Encoding); err != nil {
 			return nil, err
 		}
 	}

@@ -23,12 +23,15 @@ var exportTime = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 // defaultOptions are the exporter's default table options.
 var defaultOptions = Options{TTL: 2160 * time.Hour, AppendMode: true, CompactionTimeWindow: 24 * time.Hour}
 
-// defaultSpec is the spec of the exporter's default configuration.
+// defaultSpec is the spec of the exporter's default configuration, but for
+// JSON written as text, which the tests read: jsonb_test.go shows that the
+// JSONB of every JSON value is GreptimeDB's parse of that text.
 func defaultSpec() Spec {
 	return Spec{
 		TypeAttributes: []string{"otel.event.name", "event.name"},
 		DefaultType:    "log",
 		Payload:        Payload{Body: true, Attributes: true},
+		Encoding:       EncodingJSON,
 		Other:          Table{Name: "events", Options: defaultOptions},
 	}
 }

@@ -3,10 +3,13 @@ package mapping
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	greptimev1 "github.com/GreptimeTeam/greptime-proto/go/greptime/v1"
 
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
@@ -23,6 +26,7 @@ type Layout struct {
 	// idSource is where the event id comes from; nil: the record's hash.
 	idSource *source
 	payload  Payload
+	encoding Encoding // of the payload and the JSON columns
 	hints    string
 	// schema is the Rows.schema, wire the table name and columns encoded.
 	schema []*greptimev1.ColumnSchema
@@ -49,6 +53,9 @@ func (l *Layout) Key() string { return l.key }
 // Hints is the x-greptime-hints value of the table's options.
 func (l *Layout) Hints() string { return l.hints }
 
+// BinaryJSON reports whether the layout writes JSON as JSONB.
+func (l *Layout) BinaryJSON() bool { return l.encoding == EncodingJSONB }
+
 // Schema is the layout's columns as a Rows.schema.
 func (l *Layout) Schema() []*greptimev1.ColumnSchema { return l.schema }
 
@@ -72,7 +79,7 @@ var (
 
 // compileTable lays out an event type's table: the base columns, the event
 // id when enabled, then the extra columns.
-func compileTable(t Table, payload Payload) (*Layout, error) {
+func compileTable(t Table, payload Payload, enc Encoding) (*Layout, error) {
 	columns := []column{typeColumn, payloadColumn, timestampColumn}
 	var idSource *source
 	if t.Options.EventID {
@@ -107,7 +114,7 @@ func compileTable(t Table, payload Payload) (*Layout, error) {
 		}
 		columns = append(columns, column{name: c.Name, src: src, typ: typ, semantic: semantic})
 	}
-	l, err := newLayout(t.Name, columns, t.Options.Hints())
+	l, err := newLayout(t.Name, columns, t.Options.Hints(), enc)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +126,7 @@ func compileTable(t Table, payload Payload) (*Layout, error) {
 // rejected event's, written as payload chooses) and timestamp, then where
 // the event was meant to go and why it was not stored, from its Rejection.
 // The table is created append-only with opts' ttl and compaction window.
-func DeadLetterLayout(table string, opts Options, payload Payload) (*Layout, error) {
+func DeadLetterLayout(table string, opts Options, payload Payload, enc Encoding) (*Layout, error) {
 	opts.AppendMode, opts.EventID = true, false
 	l, err := newLayout(table, []column{
 		typeColumn, payloadColumn, timestampColumn,
@@ -128,12 +135,37 @@ func DeadLetterLayout(table string, opts Options, payload Payload) (*Layout, err
 		{name: "error_code", src: source{kind: sourceErrorCode}, typ: TypeInt64, semantic: greptimev1.SemanticType_FIELD},
 		{name: "grpc_code", src: source{kind: sourceGRPCCode}, typ: TypeString, semantic: greptimev1.SemanticType_FIELD},
 		{name: "error_message", src: source{kind: sourceErrorMessage}, typ: TypeString, semantic: greptimev1.SemanticType_FIELD},
-	}, opts.Hints())
+	}, opts.Hints(), enc)
 	if err != nil {
 		return nil, err
 	}
 	l.payload = payload
 	return l, nil
+}
+
+// maxPayloadPrefix is how much of a too-large record's payload its dead
+// letter keeps.
+const maxPayloadPrefix = 1024
+
+// TruncatedPayload is the payload, in the layout's encoding, of the dead
+// letter of a record too large to store: {"truncated":true,
+// "record_bytes":N, "payload_prefix":"<the first 1 KiB of its payload as
+// JSON text>"}.
+func (l *Layout) TruncatedPayload(ev *Event, recordBytes int) []byte {
+	prefix := strings.ToValidUTF8(truncateUTF8(string(AppendPayload(nil, ev, l.payload)), maxPayloadPrefix), "")
+	if l.encoding == EncodingJSONB {
+		var enc jsonb.Encoder
+		o := enc.Object()
+		o.PutBool("truncated", true)
+		o.PutInt("record_bytes", int64(recordBytes))
+		o.PutStr("payload_prefix", prefix)
+		return o.AppendTo(nil)
+	}
+	out := append([]byte(nil), `{"truncated":true,"record_bytes":`...)
+	out = strconv.AppendInt(out, int64(recordBytes), 10)
+	out = append(out, `,"payload_prefix":`...)
+	out = jsonenc.AppendString(out, prefix)
+	return append(out, '}')
 }
 
 // catalogHints make a table that keeps the last row of each key (merge_mode
@@ -146,7 +178,7 @@ const catalogHints = "append_mode=false, merge_mode=last_row"
 // CatalogLayout lays out the event catalog: one row per (table, type,
 // collector), its CatalogRow, with the time the collector started (the
 // event's Timestamp) as the time index.
-func CatalogLayout(table string) (*Layout, error) {
+func CatalogLayout(table string, enc Encoding) (*Layout, error) {
 	return newLayout(table, []column{
 		{name: "table_name", src: source{kind: sourceCatalogTable}, typ: TypeString, semantic: greptimev1.SemanticType_TAG},
 		{name: columnType, src: source{kind: sourceCatalogType}, typ: TypeString, semantic: greptimev1.SemanticType_TAG},
@@ -156,13 +188,13 @@ func CatalogLayout(table string) (*Layout, error) {
 		{name: "last_seen", src: source{kind: sourceCatalogLastSeen}, typ: TypeTimestamp, semantic: greptimev1.SemanticType_FIELD},
 		{name: "events", src: source{kind: sourceCatalogEvents}, typ: TypeInt64, semantic: greptimev1.SemanticType_FIELD},
 		{name: "payload_keys", src: source{kind: sourceCatalogPayloadKeys}, typ: TypeJSON, semantic: greptimev1.SemanticType_FIELD},
-	}, catalogHints)
+	}, catalogHints, enc)
 }
 
 // newLayout encodes a table's name and columns. It fails only on names
 // that are not valid UTF-8, which the exporter's Validate keeps out.
-func newLayout(table string, columns []column, hints string) (*Layout, error) {
-	l := &Layout{table: table, columns: columns, expand: -1, hints: hints}
+func newLayout(table string, columns []column, hints string, enc Encoding) (*Layout, error) {
+	l := &Layout{table: table, columns: columns, expand: -1, hints: hints, encoding: enc}
 	var key strings.Builder
 	key.WriteString(table)
 	for _, c := range columns {
@@ -170,8 +202,14 @@ func newLayout(table string, columns []column, hints string) (*Layout, error) {
 		if !ok {
 			return nil, specError("column %q of table %q: type %q is unknown (%s)", c.name, table, c.typ, ColumnTypes)
 		}
-		l.schema = append(l.schema, &greptimev1.ColumnSchema{ColumnName: c.name, Datatype: dt, SemanticType: c.semantic})
-		fmt.Fprintf(&key, "\x00%s:%d:%d", c.name, dt, c.semantic)
+		cs := &greptimev1.ColumnSchema{ColumnName: c.name, Datatype: dt, SemanticType: c.semantic}
+		if c.typ == TypeJSON && enc == EncodingJSONB {
+			// A Binary column marked as JSON, as GreptimeDB's event recorder
+			// declares its payload (src/common/event-recorder/src/event_table.rs:60-81).
+			cs.Datatype, cs.DatatypeExtension = greptimev1.ColumnDataType_BINARY, jsonExtension
+		}
+		l.schema = append(l.schema, cs)
+		fmt.Fprintf(&key, "\x00%s:%d:%d", c.name, cs.Datatype, c.semantic)
 	}
 	var err error
 	if l.wire, err = wire.EncodeTable(table, l.schema); err != nil {
@@ -179,6 +217,11 @@ func newLayout(table string, columns []column, hints string) (*Layout, error) {
 	}
 	l.key = key.String()
 	return l, nil
+}
+
+// jsonExtension marks a Binary column as JSON (JsonTypeExtension::JsonBinary).
+var jsonExtension = &greptimev1.ColumnDataTypeExtension{
+	TypeExt: &greptimev1.ColumnDataTypeExtension_JsonType{JsonType: greptimev1.JsonTypeExtension_JSON_BINARY},
 }
 
 // sqlTypes are the SQL types of the column data types
@@ -190,6 +233,7 @@ var sqlTypes = map[greptimev1.ColumnDataType]string{
 	greptimev1.ColumnDataType_INT64:                "BIGINT",
 	greptimev1.ColumnDataType_FLOAT64:              "DOUBLE",
 	greptimev1.ColumnDataType_BOOLEAN:              "BOOLEAN",
+	greptimev1.ColumnDataType_BINARY:               "JSON", // with the JSON extension: the only binary columns here
 }
 
 // quoteIdent quotes a table or column name, which the exporter's Validate

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
@@ -179,103 +180,146 @@ func stringValue(s string) value {
 	return value{kind: valueString, s: s}
 }
 
+// converter turns values read from events into Row values: the scratch
+// space of the conversions, and the JSONB encoder of JSON columns. A
+// converter is used by one goroutine at a time.
+type converter struct {
+	text   []byte // text made by conversions
+	doc    []byte // a JSONB document
+	binary bool   // JSON columns take JSONB (EncodingJSONB), else JSON text
+	enc    jsonb.Encoder
+}
+
 // appendCell appends f converted to typ as a Row value, where that loses
 // nothing: ints to floats, any scalar to a string, maps and slices to JSON
-// text for string and json columns, strings that spell a number, bool or
-// RFC 3339 time. Anything else is written as null with ok false, so the
-// caller can count it; an absent value is null with ok true. A json column
-// holds the value as JSON: a string becomes a JSON string. text is scratch
-// space for the conversions that make text; it is returned grown.
-func appendCell(b, text []byte, f value, typ ColumnType) (out, textOut []byte, ok bool) {
+// text for string columns, strings that spell a number, bool or RFC 3339
+// time. Anything else is written as null with ok false, so that the caller
+// can count it; an absent value is null with ok true. A json column holds
+// the value as JSON (a string becomes a JSON string), as text or JSONB.
+func (c *converter) appendCell(b []byte, f value, typ ColumnType) (out []byte, ok bool) {
 	switch f.kind {
 	case valueAbsent:
-		return wire.AppendNull(b), text, true
+		return wire.AppendNull(b), true
 	case valueID:
 		switch typ {
 		case TypeString:
-			return textCell(b, hex.AppendEncode(text[:0], f.id[:f.idLen]))
+			c.text = hex.AppendEncode(c.text[:0], f.id[:f.idLen])
+			return wire.AppendStringBytes(b, c.text), true
 		case TypeJSON:
-			return textCell(b, append(hex.AppendEncode(append(text[:0], '"'), f.id[:f.idLen]), '"'))
+			return c.jsonCell(b, f), true
 		}
-		return wire.AppendNull(b), text, false
+		return wire.AppendNull(b), false
 	case valueTime:
 		if typ == TypeTimestamp {
-			return wire.AppendTimestamp(b, f.i), text, true
+			return wire.AppendTimestamp(b, f.i), true
 		}
-		return wire.AppendNull(b), text, false
+		return wire.AppendNull(b), false
 	case valueKeys:
 		if typ == TypeJSON {
-			text = append(text[:0], '[')
-			for i, k := range f.keys {
-				if i > 0 {
-					text = append(text, ',')
-				}
-				text = jsonenc.AppendString(text, k)
-			}
-			return textCell(b, append(text, ']'))
+			return c.jsonCell(b, f), true
 		}
-		return wire.AppendNull(b), text, false
+		return wire.AppendNull(b), false
 	}
 	vt := f.valueType()
 	switch typ {
 	case TypeJSON:
-		switch vt {
-		case pcommon.ValueTypeStr:
-			return textCell(b, jsonenc.AppendString(text[:0], f.s))
-		case pcommon.ValueTypeInt:
-			return textCell(b, strconv.AppendInt(text[:0], f.i, 10))
-		}
-		return textCell(b, jsonenc.AppendValue(text[:0], f.v, 0))
+		return c.jsonCell(b, f), true
 	case TypeString:
 		if vt == pcommon.ValueTypeStr && utf8.ValidString(f.s) {
-			return wire.AppendString(b, f.s), text, true // no copy of the text
+			return wire.AppendString(b, f.s), true // no copy of the text
 		}
-		text, _ = appendText(text[:0], f)
-		return textCell(b, text)
+		c.text, _ = appendText(c.text[:0], f)
+		return wire.AppendStringBytes(b, c.text), true
 	case TypeInt64:
 		switch vt {
 		case pcommon.ValueTypeInt:
-			return wire.AppendInt64(b, f.i), text, true
+			return wire.AppendInt64(b, f.i), true
 		case pcommon.ValueTypeDouble:
 			if d := f.v.Double(); d == math.Trunc(d) && d >= math.MinInt64 && d < math.MaxInt64 {
-				return wire.AppendInt64(b, int64(d)), text, true
+				return wire.AppendInt64(b, int64(d)), true
 			}
 		case pcommon.ValueTypeStr:
 			if i, err := strconv.ParseInt(f.s, 10, 64); err == nil {
-				return wire.AppendInt64(b, i), text, true
+				return wire.AppendInt64(b, i), true
 			}
 		}
 	case TypeFloat64:
 		switch vt {
 		case pcommon.ValueTypeDouble:
-			return wire.AppendFloat64(b, f.v.Double()), text, true
+			return wire.AppendFloat64(b, f.v.Double()), true
 		case pcommon.ValueTypeInt:
-			return wire.AppendFloat64(b, float64(f.i)), text, true
+			return wire.AppendFloat64(b, float64(f.i)), true
 		case pcommon.ValueTypeStr:
 			if d, err := strconv.ParseFloat(f.s, 64); err == nil {
-				return wire.AppendFloat64(b, d), text, true
+				return wire.AppendFloat64(b, d), true
 			}
 		}
 	case TypeBool:
 		switch {
 		case vt == pcommon.ValueTypeBool:
-			return wire.AppendBool(b, f.v.Bool()), text, true
+			return wire.AppendBool(b, f.v.Bool()), true
 		case vt == pcommon.ValueTypeStr && (f.s == "true" || f.s == "false"):
-			return wire.AppendBool(b, f.s == "true"), text, true
+			return wire.AppendBool(b, f.s == "true"), true
 		}
 	case TypeTimestamp:
 		switch vt {
 		case pcommon.ValueTypeInt:
-			return wire.AppendTimestamp(b, f.i), text, true
+			return wire.AppendTimestamp(b, f.i), true
 		case pcommon.ValueTypeStr:
 			// GreptimeDB's nanosecond timestamps are int64 (src/common/time/src/timestamp.rs:46-49):
 			// years 1678 to 2261 whole.
 			if t, err := time.Parse(time.RFC3339Nano, f.s); err == nil && t.Year() >= 1678 && t.Year() <= 2261 {
-				return wire.AppendTimestamp(b, t.UnixNano()), text, true
+				return wire.AppendTimestamp(b, t.UnixNano()), true
 			}
 		}
 	}
-	return wire.AppendNull(b), text, false
+	return wire.AppendNull(b), false
+}
+
+// jsonCell appends f, which is not absent, as a JSON column's value: its
+// JSON text in a string value, or the JSONB GreptimeDB makes of that text
+// in a binary value.
+func (c *converter) jsonCell(b []byte, f value) []byte {
+	if !c.binary {
+		c.text = appendJSON(c.text[:0], f)
+		return wire.AppendStringBytes(b, c.text)
+	}
+	switch f.kind {
+	case valueID:
+		c.text = hex.AppendEncode(c.text[:0], f.id[:f.idLen])
+		c.doc = c.enc.AppendString(c.doc[:0], string(c.text))
+	case valueKeys:
+		c.doc = c.enc.AppendStrings(c.doc[:0], f.keys)
+	case valueString:
+		c.doc = c.enc.AppendString(c.doc[:0], f.s)
+	case valueInt:
+		c.doc = c.enc.AppendInt(c.doc[:0], f.i)
+	default:
+		c.doc = c.enc.AppendValue(c.doc[:0], f.v)
+	}
+	return wire.AppendBinary(b, c.doc)
+}
+
+// appendJSON appends f, which is not absent, as JSON text.
+func appendJSON(dst []byte, f value) []byte {
+	switch f.kind {
+	case valueID:
+		return append(hex.AppendEncode(append(dst, '"'), f.id[:f.idLen]), '"')
+	case valueKeys:
+		dst = append(dst, '[')
+		for i, k := range f.keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonenc.AppendString(dst, k)
+		}
+		return append(dst, ']')
+	case valueString:
+		return jsonenc.AppendString(dst, f.s)
+	case valueInt:
+		return strconv.AppendInt(dst, f.i, 10)
+	}
+	return jsonenc.AppendValue(dst, f.v, 0)
 }
 
 // valueType is the pdata type of a value that is not an id, a time or keys,
@@ -322,11 +366,6 @@ func appendText(dst []byte, f value) (out []byte, ok bool) {
 	default: // maps and slices
 		return jsonenc.AppendValue(dst, f.v, 0), true
 	}
-}
-
-// textCell appends text as a string value; text stays the caller's scratch.
-func textCell(b, text []byte) (out, textOut []byte, ok bool) {
-	return wire.AppendStringBytes(b, text), text, true
 }
 
 // appendValidUTF8 appends s with each invalid byte sequence replaced by U+FFFD.

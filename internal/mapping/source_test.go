@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 )
 
 func TestConvert(t *testing.T) {
@@ -87,9 +89,19 @@ func TestConvert(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, _, ok := appendCell(nil, nil, tt.in, tt.typ)
+			var c converter
+			b, ok := c.appendCell(nil, tt.in, tt.typ)
 			assert.Empty(t, cmp.Diff(tt.want, decodeValue(t, b), protocmp.Transform()))
 			assert.Equal(t, tt.wantOK, ok)
+			if tt.typ == TypeJSON && tt.in.kind != valueAbsent {
+				// As JSONB: what GreptimeDB makes of the text.
+				c.binary = true
+				b, ok := c.appendCell(nil, tt.in, tt.typ)
+				assert.True(t, ok)
+				want, err := jsonb.Parse([]byte(tt.want.GetStringValue()))
+				require.NoError(t, err)
+				assert.Equal(t, want, decodeValue(t, b).GetBinaryValue())
+			}
 		})
 	}
 }
@@ -122,7 +134,8 @@ func TestReadSource(t *testing.T) {
 		t.Run(tt.source, func(t *testing.T) {
 			src, err := parseSource(tt.source)
 			require.NoError(t, err)
-			b, _, ok := appendCell(nil, nil, src.read(tt.ev), TypeString)
+			var c converter
+			b, ok := c.appendCell(nil, src.read(tt.ev), TypeString)
 			require.True(t, ok)
 			assert.Equal(t, tt.want, cellOf(decodeValue(t, b)))
 		})

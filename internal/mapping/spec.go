@@ -22,6 +22,8 @@ type Spec struct {
 	DefaultType string
 	// Payload chooses the parts of a record its payload holds.
 	Payload Payload
+	// Encoding is how the payload and every JSON column travel.
+	Encoding Encoding
 	// Include, when not empty, lists the only types kept; Exclude lists
 	// types never kept.
 	Include, Exclude []string
@@ -36,6 +38,23 @@ type Spec struct {
 type Payload struct {
 	Body, Attributes, Resource, Scope, Severity, Trace bool
 }
+
+// Encoding is how JSON values travel to GreptimeDB.
+type Encoding uint8
+
+const (
+	// EncodingJSONB writes JSONB (the format of the jsonb crate 0.4.4, which
+	// GreptimeDB pins in its Cargo.lock) into a Binary column with the JSON
+	// extension, as GreptimeDB's own event recorder does
+	// (src/common/event-recorder/src/event_table.rs:60-81, :305-312): the
+	// exporter encodes, and GreptimeDB stores the bytes as they are.
+	EncodingJSONB Encoding = iota
+	// EncodingJSON writes JSON text into a JSON column, which GreptimeDB
+	// parses into JSONB row by row before the write
+	// (src/operator/src/req_convert/common.rs:40-52). Both are the same
+	// column type (src/api/src/helper.rs:104-123).
+	EncodingJSON
+)
 
 // Table is the table of an event type: its name, extra columns and options.
 type Table struct {

@@ -14,9 +14,9 @@ import (
 // Writing groups as row inserts: each event becomes one row (or one per
 // element of an expanding column) written straight into protobuf wire
 // bytes, each column from its source, and inserts are packed into requests
-// of at most a limit. The payload goes as JSON text in a string value:
-// GreptimeDB parses a JSON column's strings into JSONB and refuses any other
-// kind of value (src/operator/src/req_convert/common.rs:42-50, GreptimeDB v1.3).
+// of at most a limit. The payload and the JSON columns go as JSONB in
+// binary values, or, with EncodingJSON, as JSON text in string values,
+// which GreptimeDB parses into JSONB (src/operator/src/req_convert/common.rs:42-50).
 
 // ErrTooLarge is the reason of a record whose rows are larger than a request.
 var ErrTooLarge = errors.New("record is too large to send")
@@ -39,11 +39,13 @@ type Writer struct {
 
 	typeValue []byte // the current group's type, as a Row value
 	payload   []byte // the current event's payload
+	binary    bool   // the current group's layout writes JSONB
 	cells     []byte // its values but the payload and the expanded one
 	expanded  []byte // the expanding column's value in the current row
-	text      []byte // text made by conversions
+	conv      converter
 	ids       idHasher
 	id        []byte
+	hexIDs    [2][32]byte // the trace and span ids of a JSONB payload
 	// inserts and requests hold what Pack returns, reused from push to
 	// push; between Start and Finish they only grow, so earlier results
 	// stay valid.
@@ -82,6 +84,8 @@ func (w *Writer) Pack(groups []*Group, header []byte, limit int) (requests [][]I
 	used := 0                 // bytes of the current request's inserts
 	for _, g := range groups {
 		w.typeValue = wire.AppendString(w.typeValue[:0], g.Type)
+		w.binary = g.Layout.encoding == EncodingJSONB
+		w.conv.binary = w.binary
 		next := 0 // index in g.Events of the next event to write
 		for next < len(g.Events) {
 			mark := w.buf.BeginInsert(g.Layout.wire)
@@ -153,9 +157,12 @@ func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
 		case c.src.kind == sourcePayload:
 			holes[n] = hole{at: len(w.cells), payload: true}
 			n++
-			if r := ev.Rejection; r != nil && r.Payload != nil {
+			switch r := ev.Rejection; {
+			case r != nil && r.Payload != nil:
 				w.payload = append(w.payload[:0], r.Payload...)
-			} else {
+			case w.binary:
+				w.payload = w.appendPayloadJSONB(w.payload[:0], ev, l.payload)
+			default:
 				w.payload = AppendPayload(w.payload[:0], ev, l.payload)
 			}
 		case c.src.kind == sourceTimestamp:
@@ -163,7 +170,7 @@ func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
 		case c.src.kind == sourceEventID:
 			w.cells = wire.AppendStringBytes(w.cells, w.eventID(ev, g))
 		default:
-			if w.cells, w.text, ok = appendCell(w.cells, w.text, c.src.read(ev), c.typ); !ok {
+			if w.cells, ok = w.conv.appendCell(w.cells, c.src.read(ev), c.typ); !ok {
 				nulled++
 			}
 		}
@@ -180,14 +187,14 @@ func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
 		if elems.kind == valuePdata && elems.v.Type() == pcommon.ValueTypeSlice {
 			elems = value{}
 		}
-		if w.expanded, w.text, ok = appendCell(w.expanded[:0], w.text, elems, col.typ); !ok {
+		if w.expanded, ok = w.conv.appendCell(w.expanded[:0], elems, col.typ); !ok {
 			nulled++
 		}
 		w.appendRow(holes[:n])
 		return 1, nulled
 	}
 	for _, elem := range elems.v.Slice().All() {
-		if w.expanded, w.text, ok = appendCell(w.expanded[:0], w.text, value{kind: valuePdata, v: elem}, col.typ); !ok {
+		if w.expanded, ok = w.conv.appendCell(w.expanded[:0], value{kind: valuePdata, v: elem}, col.typ); !ok {
 			nulled++
 		}
 		w.appendRow(holes[:n])
@@ -201,9 +208,12 @@ func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
 func (w *Writer) appendRow(holes []hole) {
 	size := len(w.cells)
 	for _, h := range holes {
-		if h.payload {
+		switch {
+		case h.payload && w.binary:
+			size += wire.BinarySize(len(w.payload))
+		case h.payload:
 			size += wire.StringSize(len(w.payload))
-		} else {
+		default:
 			size += len(w.expanded)
 		}
 	}
@@ -211,9 +221,12 @@ func (w *Writer) appendRow(holes []hole) {
 	from := 0
 	for _, h := range holes {
 		b = append(b, w.cells[from:h.at]...)
-		if h.payload {
+		switch {
+		case h.payload && w.binary:
+			b = wire.AppendBinary(b, w.payload)
+		case h.payload:
 			b = wire.AppendStringBytes(b, w.payload)
-		} else {
+		default:
 			b = append(b, w.expanded...)
 		}
 		from = h.at

@@ -208,9 +208,9 @@ func TestPayloadsAcrossLengthPrefixSizes(t *testing.T) {
 // written by the same writer as events, their columns read from the
 // events' Rejection and CatalogRow.
 func TestDeadLettersAndTheCatalogAreLayouts(t *testing.T) {
-	dl, err := DeadLetterLayout("events_rejected", defaultOptions, Payload{Body: true})
+	dl, err := DeadLetterLayout("events_rejected", defaultOptions, Payload{Body: true}, EncodingJSON)
 	require.NoError(t, err)
-	catalog, err := CatalogLayout("event_types")
+	catalog, err := CatalogLayout("event_types", EncodingJSON)
 	require.NoError(t, err)
 	ld := logsOfTypes("a")
 	letter := *eventOf(ld, 0)

@@ -35,6 +35,7 @@ const (
 	fieldI64               protowire.Number = 4  // Value.i64_value
 	fieldF64               protowire.Number = 10 // Value.f64_value
 	fieldBool              protowire.Number = 11 // Value.bool_value
+	fieldBinary            protowire.Number = 12 // Value.binary_value
 	fieldString            protowire.Number = 13 // Value.string_value
 	fieldTimestampNanos    protowire.Number = 19 // Value.timestamp_nanosecond_value
 )
@@ -64,6 +65,17 @@ func AppendStringBytes(b, s []byte) []byte {
 	b = protowire.AppendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(s)))+len(s)))
 	b = protowire.AppendTag(b, fieldString, protowire.BytesType)
 	return protowire.AppendBytes(b, s)
+}
+
+// BinarySize is the size of a binary value of n bytes.
+func BinarySize(n int) int { return StringSize(n) } // the same framing, another field number below 16
+
+// AppendBinary appends a binary value.
+func AppendBinary(b, v []byte) []byte {
+	b = protowire.AppendTag(b, fieldValue, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(v)))+len(v)))
+	b = protowire.AppendTag(b, fieldBinary, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
 }
 
 // TimestampSize is the size of a nanosecond timestamp value.

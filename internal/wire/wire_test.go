@@ -198,6 +198,11 @@ func TestValueSizes(t *testing.T) {
 		s := strings.Repeat("s", n)
 		assert.Len(t, AppendString(nil, s), StringSize(n), "string of %d", n)
 		assert.Equal(t, AppendString(nil, s), AppendStringBytes(nil, []byte(s)))
+		b := AppendBinary(nil, []byte(s))
+		assert.Len(t, b, BinarySize(n), "binary of %d", n)
+		var row greptimev1.Row // b is a Row.values entry: a Row of one value
+		require.NoError(t, proto.Unmarshal(b, &row))
+		assert.Equal(t, s, string(row.GetValues()[0].GetBinaryValue()))
 	}
 	for _, ns := range []int64{0, 1, 127, 128, 1 << 62, math.MaxInt64, -1} {
 		assert.Len(t, AppendTimestamp(nil, ns), TimestampSize(ns), "timestamp %d", ns)
