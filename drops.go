@@ -116,27 +116,34 @@ func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs 
 	if !s.mapping.Filters() && !checking {
 		return ld
 	}
+	filtering, tenants := s.mapping.Filters(), checking && s.tenants.on
 	databaseOf := s.tenants.databaseOf(ctx)
 	takeOut := func(rl plog.ResourceLogs, lr plog.LogRecord, d *mapping.Drops) bool {
-		eventType := s.mapping.LogType(lr)
-		if !s.mapping.Keeps(eventType) {
-			if d != nil {
-				d.Filtered++
+		// The event type is found only where the filter or a drop needs it:
+		// most batches go through with a timestamp check per record.
+		var eventType string
+		if filtering {
+			if eventType = s.mapping.LogType(lr); !s.mapping.Keeps(eventType) {
+				if d != nil {
+					d.Filtered++
+				}
+				return true
 			}
-			return true
 		}
 		if !checking {
 			return false
 		}
-		if db, ok := databaseOf(rl.Resource()); !ok {
-			if d != nil {
-				d.Denied = append(d.Denied, mapping.Unstorable{Database: db, Type: eventType, Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, db)})
+		if tenants {
+			if db, ok := databaseOf(rl.Resource()); !ok {
+				if d != nil {
+					d.Denied = append(d.Denied, mapping.Unstorable{Database: db, Type: s.mapping.LogType(lr), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, db)})
+				}
+				return true
 			}
-			return true
 		}
 		if _, err := mapping.LogTimestamp(lr, time.Time{}); err != nil {
 			if d != nil {
-				d.Unstorable = append(d.Unstorable, mapping.Unstorable{Type: eventType, Err: err})
+				d.Unstorable = append(d.Unstorable, mapping.Unstorable{Type: s.mapping.LogType(lr), Err: err})
 			}
 			return true
 		}
