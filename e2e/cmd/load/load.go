@@ -44,6 +44,26 @@ func runLoad(ctx context.Context, w io.Writer, o options) (err error) {
 
 	found := map[*path]float64{}
 	var runs []measured // every run, for the chart
+	chartDone := false
+	chart := func() error {
+		chartDone = true
+		if o.chart == "" || len(runs) == 0 {
+			return nil
+		}
+		info := chartInfo{machine: machine(), duration: o.duration, date: began, commit: gitCommit()}
+		if o.rate == 0 {
+			info.step = o.step
+		}
+		err := writeChart(o.chart, info, runs)
+		chartNote(w, o.chart, err)
+		return err
+	}
+	// A load that ends in an error still draws the runs it measured.
+	defer func() {
+		if err != nil && !chartDone && ctx.Err() == nil {
+			_ = chart()
+		}
+	}()
 	for _, p := range []*path{ours, peer} {
 		if o.rate > 0 {
 			found[p] = o.rate // -rate: no search
@@ -102,16 +122,8 @@ func runLoad(ctx context.Context, w io.Writer, o options) (err error) {
 		fmt.Fprintf(w, "           sustained rate %.2f; CPU per event %.2f and peak RSS %.2f each at its own rate\n",
 			o1.rate/p1.rate, o1.cpuPer1000()/p1.cpuPer1000(), mib(o1.mem.hwm)/mib(p1.mem.hwm))
 	}
-	if o.chart != "" {
-		info := chartInfo{machine: machine(), duration: o.duration, date: began, commit: gitCommit()}
-		if o.rate == 0 {
-			info.step = o.step
-		}
-		err := writeChart(o.chart, info, runs)
-		chartNote(w, o.chart, err)
-		if err != nil {
-			return fmt.Errorf("chart: %w", err)
-		}
+	if err := chart(); err != nil {
+		return fmt.Errorf("chart: %w", err)
 	}
 	fmt.Fprintf(w, "\nmake load took %s.\n", time.Since(began).Round(time.Second))
 	return nil
