@@ -24,9 +24,9 @@ import (
 
 // The chart of make load: for each path, every run it measured (the search
 // steps and the final runs), as events per second that arrived at the server
-// and collector CPU per event, against the rate offered. Both panels share a
-// logarithmic rate axis, on which the search's doubling steps are evenly
-// spaced and its bisections near the limit stay apart.
+// and collector CPU per event, against the rate offered. The rate axis is
+// linear: the search spends its steps (bisections, final runs) near the
+// highest rate sustained, and that is where the paths part.
 
 // chartWidth and chartHeight are the size of the chart, in pixels at chartDPI.
 const (
@@ -177,21 +177,15 @@ func drawChart(dc draw.Canvas, info chartInfo, runs []measured) error {
 	bottom.Y.Label.Text = "collector CPU per event (µs, user + system)"
 
 	// arrived = offered: where every event offered arrived.
-	minRate, maxRate := math.Inf(1), 0.0
+	maxRate := 0.0
 	for _, m := range runs {
-		if m.rate > 0 {
-			minRate, maxRate = min(minRate, m.rate/1000), max(maxRate, m.rate/1000)
-		}
+		maxRate = max(maxRate, m.rate/1000)
 	}
-	if maxRate == 0 {
+	if maxRate <= 0 {
 		return errors.New("no run with a rate above 0")
 	}
-	xMin, xMax := minRate/1.25, maxRate*1.25
-	var diagonal plotter.XYs
-	for x := xMin; x < xMax*1.05; x *= 1.05 {
-		diagonal = append(diagonal, plotter.XY{X: x, Y: x})
-	}
-	ideal, err := plotter.NewLine(diagonal)
+	xMax := maxRate * 1.08
+	ideal, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: xMax, Y: xMax}})
 	if err != nil {
 		return err
 	}
@@ -241,12 +235,12 @@ func drawChart(dc draw.Canvas, info chartInfo, runs []measured) error {
 	for _, p := range []*plot.Plot{top, bottom} {
 		p.Title.TextStyle.Font.Size = vg.Points(14)
 		p.Title.Padding = vg.Points(8)
-		p.X.Label.Text = "offered rate (thousand events/s, log scale)"
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.TickerFunc(rateTicks)
-		p.X.Min, p.X.Max = xMin, xMax
+		p.X.Label.Text = "offered rate (thousand events/s)"
+		p.X.Min, p.X.Max = 0, xMax
 		p.Y.Min = 0
 		p.Y.Max *= 1.08
+		p.X.Tick.Marker = plot.TickerFunc(niceTicks)
+		p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
 		for _, a := range []*plot.Axis{&p.X, &p.Y} {
 			a.Label.TextStyle.Font.Size = vg.Points(12)
 			a.Tick.Label.Font.Size = vg.Points(11)
@@ -261,7 +255,7 @@ func drawChart(dc draw.Canvas, info chartInfo, runs []measured) error {
 	for _, m := range runs {
 		maxArrived = max(maxArrived, arrivedK(m))
 	}
-	top.Y.Max = max(maxArrived, minRate) * 1.3
+	top.Y.Max = max(maxArrived, maxRate/10) * 1.3
 
 	title := plot.New().Title.TextStyle
 	title.Font.Size = vg.Points(18)
@@ -365,22 +359,28 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
 }
 
-// rateTicks marks 1, 2 and 5 times each power of ten on the log rate axis,
-// labelled as numbers (10, 20, 50, 100, ...), with minor ticks between.
-func rateTicks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
-	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-		for m := 1.0; m < 10; m++ {
-			v := m * math.Pow(10, e)
-			if v < lo || v > hi {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
-				t.Label = strconv.FormatFloat(v, 'f', -1, 64)
-			}
-			ticks = append(ticks, t)
+// niceTicks labels multiples of 1, 2 or 5 times a power of ten, at most 10
+// steps from lo to hi, with a minor tick halfway between labels.
+func niceTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	step := math.Pow(10, math.Floor(math.Log10((hi-lo)/10)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (hi-lo)/(m*step) <= 10 {
+			step *= m
+			break
 		}
+	}
+	scale := math.Pow(10, max(0, -math.Floor(math.Log10(step))+1)) // rounds 0.6000000000000001 to 0.6
+	var ticks []plot.Tick
+	for i := math.Ceil(lo / step * 2); i/2*step <= hi; i++ {
+		v := math.Round(i/2*step*scale) / scale
+		t := plot.Tick{Value: v}
+		if math.Mod(i, 2) == 0 {
+			t.Label = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		ticks = append(ticks, t)
 	}
 	return ticks
 }

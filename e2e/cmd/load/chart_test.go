@@ -170,7 +170,7 @@ func TestWriteChartSVG(t *testing.T) {
 		t.Fatalf("not an SVG: %.100q", svg)
 	}
 	for _, text := range []string{
-		"greptime_events (this exporter)", "otlp_grpc (the collector", "offered rate (thousand events/s, log scale)",
+		"greptime_events (this exporter)", "otlp_grpc (the collector", "offered rate (thousand events/s)",
 		"collector CPU per event (µs, user + system)", "arrived (thousand events/s)", "commit f4f09cc", "(10 s each;", "final runs (60 s each)",
 	} {
 		if !strings.Contains(svg, text) {
@@ -185,20 +185,34 @@ func TestWriteChartRefusesNothing(t *testing.T) {
 	}
 }
 
-func TestRateTicks(t *testing.T) {
-	var labels []string
-	minor := 0
-	for _, tk := range rateTicks(8, 800) {
-		if tk.Label == "" {
-			minor++
-			continue
+func TestNiceTicks(t *testing.T) {
+	for _, c := range []struct {
+		lo, hi float64
+		labels []string
+	}{
+		{0, 336, []string{"0", "50", "100", "150", "200", "250", "300"}},
+		{0, 11.3, []string{"0", "2", "4", "6", "8", "10"}},
+		{0, 0.9, []string{"0", "0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"}},
+		{0, 172.8, []string{"0", "20", "40", "60", "80", "100", "120", "140", "160"}},
+		{0, 8, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8"}},
+	} {
+		var labels []string
+		minor := 0
+		for _, tk := range niceTicks(c.lo, c.hi) {
+			if tk.Value < c.lo || tk.Value > c.hi {
+				t.Errorf("%g..%g: tick %g outside", c.lo, c.hi, tk.Value)
+			}
+			if tk.Label == "" {
+				minor++
+				continue
+			}
+			labels = append(labels, tk.Label)
 		}
-		labels = append(labels, tk.Label)
-	}
-	if want := []string{"10", "20", "50", "100", "200", "500"}; !slices.Equal(labels, want) {
-		t.Errorf("labels %v, want %v", labels, want)
-	}
-	if minor == 0 {
-		t.Error("no minor ticks")
+		if !slices.Equal(labels, c.labels) {
+			t.Errorf("%g..%g: labels %v, want %v", c.lo, c.hi, labels, c.labels)
+		}
+		if minor < len(labels)-1 {
+			t.Errorf("%g..%g: %d minor ticks", c.lo, c.hi, minor)
+		}
 	}
 }
