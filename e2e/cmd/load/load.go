@@ -43,13 +43,34 @@ func runLoad(ctx context.Context, w io.Writer, o options) (err error) {
 	fmt.Fprintln(w)
 
 	found := map[*path]float64{}
+	var runs []measured // every run, for the chart
+	chartDone := false
+	chart := func() error {
+		chartDone = true
+		if o.chart == "" || len(runs) == 0 {
+			return nil
+		}
+		info := chartInfo{machine: machine(), duration: o.duration, date: began, commit: gitCommit()}
+		if o.rate == 0 {
+			info.step = o.step
+		}
+		err := writeChart(o.chart, info, runs)
+		chartNote(w, o.chart, err)
+		return err
+	}
+	// A load that ends in an error still draws the runs it measured.
+	defer func() {
+		if err != nil && !chartDone && ctx.Err() == nil {
+			_ = chart()
+		}
+	}()
 	for _, p := range []*path{ours, peer} {
 		if o.rate > 0 {
 			found[p] = o.rate // -rate: no search
 			continue
 		}
 		fmt.Fprintf(w, "Search: %s, %s steps, rate doubling from %.0f events/s, then %d bisections\n", p.name, o.step, o.startRate, bisections)
-		rate, err := search(ctx, w, o, p, reqs)
+		rate, err := search(ctx, w, o, p, reqs, &runs)
 		if err != nil {
 			return err
 		}
@@ -64,7 +85,7 @@ func runLoad(ctx context.Context, w io.Writer, o options) (err error) {
 	var rows []row
 	runFinal := func(label string, p *path, rate float64) error {
 		fmt.Fprintf(w, "Final: %s, %s at %.0f events/s, fresh collector\n", label, o.duration, rate)
-		r, err := final(ctx, w, o, p, reqs, rate)
+		r, err := final(ctx, w, o, p, reqs, rate, &runs)
 		if err != nil {
 			return err
 		}
@@ -100,6 +121,9 @@ func runLoad(ctx context.Context, w io.Writer, o options) (err error) {
 	if o.rate == 0 {
 		fmt.Fprintf(w, "           sustained rate %.2f; CPU per event %.2f and peak RSS %.2f each at its own rate\n",
 			o1.rate/p1.rate, o1.cpuPer1000()/p1.cpuPer1000(), mib(o1.mem.hwm)/mib(p1.mem.hwm))
+	}
+	if err := chart(); err != nil {
+		return fmt.Errorf("chart: %w", err)
 	}
 	fmt.Fprintf(w, "\nmake load took %s.\n", time.Since(began).Round(time.Second))
 	return nil
@@ -188,7 +212,8 @@ func (r *run) stop() error {
 // search finds the highest rate p sustains with no loss: the rate doubles
 // from o.startRate until a step fails, then bisects between the last rate
 // that held and the first that did not. A failed step restarts the collector.
-func search(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte) (float64, error) {
+// Every step is added to runs.
+func search(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte, runs *[]measured) (float64, error) {
 	r, err := startRun(o, p, reqs)
 	if err != nil {
 		return 0, err
@@ -205,6 +230,7 @@ func search(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte)
 				return false, err
 			}
 			printStep(w, res)
+			*runs = append(*runs, measure(p.name, searchStep, res))
 			if res.failure == "" {
 				return true, nil
 			}
@@ -259,8 +285,8 @@ func search(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte)
 }
 
 // final runs p at rate for o.duration on a fresh collector; if that loses
-// events, again 10% slower, up to finalAttempts times.
-func final(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte, rate float64) (stepResult, error) {
+// events, again 10% slower, up to finalAttempts times. Every run is added to runs.
+func final(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte, rate float64, runs *[]measured) (stepResult, error) {
 	var res stepResult
 	noisyRuns := 0
 	for attempt := 0; attempt < finalAttempts; attempt++ {
@@ -274,6 +300,7 @@ func final(ctx context.Context, w io.Writer, o options, p *path, reqs [][]byte, 
 			return res, err
 		}
 		printStep(w, res)
+		*runs = append(*runs, measure(p.name, finalRun, res))
 		if res.failure == "" {
 			return res, stopErr
 		}

@@ -39,6 +39,10 @@
 // a core is repeated (twice at most) once the machine is quiet: this machine
 // is shared with builds and tests.
 //
+// Besides its table, make load draws every run it measured (search steps and
+// final runs) into a chart, -chart (bin/load.png): events per second that
+// arrived and collector CPU per event against the rate offered, for both paths.
+//
 // Ctrl-C stops everything it started.
 package main
 
@@ -73,6 +77,7 @@ type options struct {
 	bpRate     float64
 	bpUp       time.Duration
 	bpQueueMiB int
+	chart      string
 }
 
 func main() {
@@ -93,6 +98,7 @@ func main() {
 	flag.Float64Var(&o.bpRate, "bp-rate", 10000, "backpressure: the load, events/s")
 	flag.DurationVar(&o.bpUp, "bp-up", 5*time.Second, "backpressure: how long GreptimeDB is up before it goes down")
 	flag.IntVar(&o.bpQueueMiB, "bp-queue-mib", 32, "backpressure: queue_size of the bytes-sizer run, MiB")
+	flag.StringVar(&o.chart, "chart", "bin/load.png", "load: the chart of every run measured (events/s and collector CPU per event of both paths against the rate), PNG or, for a name ending in .svg, SVG; empty: no chart")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
