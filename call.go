@@ -109,28 +109,6 @@ func (c *caller) newCallState() *callState {
 	return st
 }
 
-// insert sends inserts, all of database db, as one request with hints,
-// once: exporterhelper retries a push. It returns the classified failure,
-// with ok false, when the call fails.
-func (c *caller) insert(ctx context.Context, st *callState, db string, inserts []mapping.Insert, hints string) (f callFailure, ok bool) {
-	header, err := c.header(db)
-	if err != nil {
-		return encodeFailure(err), false
-	}
-	st.inserts = st.inserts[:0]
-	for _, in := range inserts {
-		st.inserts = append(st.inserts, in.Insert)
-	}
-	st.request.Reset(header, st.inserts)
-	st.trailer = nil
-	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
-	if err := c.conn.Invoke(ctx, wire.HandleMethod, &st.request, &st.response, st.opts...); err != nil {
-		st.request = wire.Request{} // gRPC may still read the failed call's: the next gets its own
-		return classify(err, st.trailer, c.throttle), false
-	}
-	return callFailure{}, true
-}
-
 // writeAttempts bounds the tries of the exporter's own writes, which the
 // sending queue does not carry: dead letters, the event catalog and CREATE
 // DATABASE must not retry for ever.

@@ -10,8 +10,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
+	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
 )
 
 // Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
@@ -118,11 +120,34 @@ func (p *push) send(ctx context.Context, groups []*mapping.Group, hints string, 
 	}
 }
 
+// insert sends inserts, all of database db, as one request with hints,
+// once: exporterhelper retries a push. It returns the failure as verdict.go
+// classifies it, with ok false, when the call fails.
+func (p *push) insert(ctx context.Context, db string, inserts []mapping.Insert, hints string) (f callFailure, ok bool) {
+	c, st := p.e.caller, p.st.call
+	header, err := c.header(db)
+	if err != nil {
+		return encodeFailure(err), false
+	}
+	st.inserts = st.inserts[:0]
+	for _, in := range inserts {
+		st.inserts = append(st.inserts, in.Insert)
+	}
+	st.request.Reset(header, st.inserts)
+	st.trailer = nil
+	ctx = metadata.AppendToOutgoingContext(ctx, hintsKey, hints)
+	if err := c.conn.Invoke(ctx, wire.HandleMethod, &st.request, &st.response, st.opts...); err != nil {
+		st.request = wire.Request{} // gRPC may still read the failed call's: the next gets its own
+		return classify(err, st.trailer, c.throttle), false
+	}
+	return callFailure{}, true
+}
+
 // call makes one Handle call and settles its outcome.
 func (p *push) call(ctx context.Context, inserts []mapping.Insert, hints string, kind callKind) {
 	e, st := p.e, p.st
 	start := time.Now()
-	f, ok := e.caller.insert(ctx, st.call, inserts[0].Group.Database, inserts, hints)
+	f, ok := p.insert(ctx, inserts[0].Group.Database, inserts, hints)
 	seconds := time.Since(start).Seconds()
 	st.countTables(inserts)
 	if ok {
@@ -256,7 +281,7 @@ func (p *push) resendAfterRace(ctx context.Context, in mapping.Insert, f callFai
 			break
 		}
 		var ok bool
-		if f, ok = p.e.caller.insert(ctx, p.st.call, in.Group.Database, alone, in.Group.Layout.Hints()); ok {
+		if f, ok = p.insert(ctx, in.Group.Database, alone, in.Group.Layout.Hints()); ok {
 			p.st.countTables(alone)
 			p.succeeded(ctx, alone, firstCall)
 			return
