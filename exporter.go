@@ -100,6 +100,10 @@ func (e *logsExporter) start(ctx context.Context, host component.Host) error {
 		zap.String("endpoint", e.cfg.ClientConfig.Endpoint),
 		zap.String("database", e.cfg.Database),
 		zap.String("table", e.cfg.Table))
+	if tc := e.cfg.Tenants.Get(); tc != nil {
+		e.logger.Info("Tenants are only as trustworthy as their source: a tenant the sender sets in a header or resource attribute is a routing hint, not an access boundary. To bind tenants to credentials, see examples/tenants-authenticated.yaml and docs/tenants.md",
+			zap.String("from", tc.From))
+	}
 	if e.cfg.Password != "" && e.cfg.ClientConfig.TLS.Insecure && !isLoopback(e.cfg.ClientConfig.Endpoint) {
 		e.logger.Warn("The GreptimeDB password is sent without TLS; anyone on the network path can read it. Configure \"tls\" unless the network is trusted",
 			zap.String("endpoint", e.cfg.ClientConfig.Endpoint))

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -19,7 +20,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
@@ -254,6 +257,34 @@ func TestPlaintextPasswordWarning(t *testing.T) {
 			for _, e := range h.logs.All() {
 				assert.NotContains(t, e.Message, "s3cret")
 			}
+		})
+	}
+}
+
+// TestTenantSourceIsNamedAtStart: with tenants, the exporter says once at
+// start that a tenant the sender sets is a routing hint, and where the
+// authenticated recipe is; without, it says nothing of the kind.
+func TestTenantSourceIsNamedAtStart(t *testing.T) {
+	for _, withTenants := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tenants=%t", withTenants), func(t *testing.T) {
+			h := newHarness(t, setup{server: tenantServer(), configure: func(cfg *Config) {
+				if withTenants {
+					cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", Databases: []string{"team_a"}})
+				}
+			}})
+			require.NoError(t, h.exp.ConsumeLogs(context.Background(), tenantLogs([]string{"team_a"}, "login")))
+			h.shutdown()
+
+			said := h.logs.FilterMessageSnippet("Tenants are only as trustworthy as their source")
+			if !withTenants {
+				assert.Zero(t, said.Len())
+				return
+			}
+			require.Equal(t, 1, said.Len())
+			entry := said.All()[0]
+			assert.Equal(t, zapcore.InfoLevel, entry.Level)
+			assert.Contains(t, entry.Message, "examples/tenants-authenticated.yaml")
+			assert.Equal(t, "resource.tenant", entry.ContextMap()["from"])
 		})
 	}
 }
