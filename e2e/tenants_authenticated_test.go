@@ -3,22 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
-	otellog "go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
-	"go.opentelemetry.io/otel/sdk/resource"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -247,63 +239,27 @@ func prefixed(db string, problems []string) []string {
 	return problems
 }
 
-// sendAsTenant emits evs with the OpenTelemetry Go SDK like events.Send, as
-// sender s: its credentials in the Authorization header, its claim in the
-// tenant.id resource attribute and the x-tenant header. It returns the
-// first error, and for OTLP/HTTP the status of every response.
+// sendAsTenant emits evs with events.SendWith as sender s: its credentials
+// in the Authorization header, its claim in the tenant.id resource
+// attribute and the x-tenant header. It returns the first error, and for
+// OTLP/HTTP the status of every response.
 func sendAsTenant(ctx context.Context, p events.Protocol, endpoint string, s tenantSender, evs []events.Event) ([]int, error) {
-	headers := map[string]string{}
-	attrs := []attribute.KeyValue{attribute.String("service.name", events.ServiceName)}
+	o := events.Options{Headers: map[string]string{}}
 	if h := s.auth.header(); h != "" {
-		headers["Authorization"] = h
+		o.Headers["Authorization"] = h
 	}
 	if s.claim != "" {
-		headers["x-tenant"] = s.claim
-		attrs = append(attrs, attribute.String(tenantAttr, s.claim))
+		o.Headers["x-tenant"] = s.claim
+		o.Resource = []attribute.KeyValue{attribute.String(tenantAttr, s.claim)}
 	}
-
-	var exp sdklog.Exporter
-	var err error
 	var rec *statusRecorder
-	switch p {
-	case events.GRPC:
-		exp, err = otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(headers))
-	case events.HTTP:
+	if p == events.HTTP {
 		rec = &statusRecorder{base: &http.Transport{}}
 		defer rec.base.CloseIdleConnections()
-		exp, err = otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure(), otlploghttp.WithHeaders(headers),
-			otlploghttp.WithHTTPClient(&http.Client{Transport: rec}))
-	default:
-		err = fmt.Errorf("unknown OTLP protocol %q", p)
+		o.HTTPClient = &http.Client{Transport: rec}
 	}
-	if err != nil {
-		return nil, err
-	}
-	const chunk = 50
-	provider := sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.NewSchemaless(attrs...)),
-		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp,
-			// Export only on ForceFlush, which returns the export's error.
-			sdklog.WithExportInterval(time.Hour),
-			sdklog.WithExportMaxBatchSize(chunk+1),
-			sdklog.WithMaxQueueSize(chunk+1),
-		)),
-	)
-	var sendErr error
-	for part := range slices.Chunk(evs, chunk) {
-		for _, e := range part {
-			provider.Logger(e.Scope).Emit(ctx, logRecord(e))
-		}
-		if sendErr = provider.ForceFlush(ctx); sendErr != nil {
-			break
-		}
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := provider.Shutdown(shutdownCtx); err != nil {
-		sendErr = errors.Join(sendErr, err)
-	}
-	return rec.statuses(), sendErr
+	err := events.SendWith(ctx, p, endpoint, o, evs)
+	return rec.statuses(), err
 }
 
 // statusRecorder is an http.RoundTripper that keeps the status of every response.
@@ -331,60 +287,4 @@ func (r *statusRecorder) statuses() []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.got)
-}
-
-// logRecord is the log record of e, as events.Send emits it.
-func logRecord(e events.Event) otellog.Record {
-	var r otellog.Record
-	r.SetTimestamp(e.Time)
-	r.SetSeverity(otellog.SeverityInfo)
-	r.SetSeverityText("INFO")
-	if e.Naming == events.ByEventName {
-		r.SetEventName(e.Type)
-	}
-	r.SetBody(otelValue(e.Body))
-	attrs := e.RecordAttributes()
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		r.AddAttributes(attribute.KeyValue{Key: attribute.Key(k), Value: otelValue(attrs[k])})
-	}
-	return r
-}
-
-// otelValue converts a JSON-like value (the kinds events.Event holds) to an OpenTelemetry value.
-func otelValue(v any) attribute.Value {
-	switch x := v.(type) {
-	case string:
-		return attribute.StringValue(x)
-	case bool:
-		return attribute.BoolValue(x)
-	case int:
-		return attribute.Int64Value(int64(x))
-	case int64:
-		return attribute.Int64Value(x)
-	case float64:
-		return attribute.Float64Value(x)
-	case []any:
-		vals := make([]attribute.Value, len(x))
-		for i, item := range x {
-			vals[i] = otelValue(item)
-		}
-		return attribute.SliceValue(vals...)
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		kvs := make([]attribute.KeyValue, 0, len(x))
-		for _, k := range keys {
-			kvs = append(kvs, attribute.KeyValue{Key: attribute.Key(k), Value: otelValue(x[k])})
-		}
-		return attribute.MapValue(kvs...)
-	}
-	panic(fmt.Sprintf("%T is not a JSON-like value", v))
 }

@@ -75,7 +75,7 @@ func runBackpressure(ctx context.Context, w io.Writer, o options) error {
 	var outcomes []outcome
 	for _, v := range variants {
 		fmt.Fprintf(w, "%s\n", v.label)
-		samples, drained, err := backpressureRun(ctx, w, o, reqs, []string{o.config, telemetry}, v)
+		samples, drained, err := backpressureRun(ctx, o, reqs, []string{o.config, telemetry}, v)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func runBackpressure(ctx context.Context, w io.Writer, o options) error {
 // o.duration under the load, then up again (the load stopped) until the queue
 // is empty. It returns a sample per second and how long the queue took to
 // drain after GreptimeDB came back (0 if it did not within recoveryTimeout).
-func backpressureRun(ctx context.Context, w io.Writer, o options, reqs [][]byte, configs []string, v variant) ([]sample, time.Duration, error) {
+func backpressureRun(ctx context.Context, o options, reqs [][]byte, configs []string, v variant) ([]sample, time.Duration, error) {
 	gs, err := startGreptimeSink("")
 	if err != nil {
 		return nil, 0, err

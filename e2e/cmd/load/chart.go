@@ -153,7 +153,7 @@ func writeChart(file string, info chartInfo, runs []measured) error {
 	if err := drawChart(draw.New(c), info, runs); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
 		return err
 	}
 	f, err := os.Create(file)

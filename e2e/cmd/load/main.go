@@ -101,6 +101,12 @@ func main() {
 	flag.StringVar(&o.chart, "chart", "bin/load.png", "load: the chart of every run measured (events/s and collector CPU per event of both paths against the rate), PNG or, for a name ending in .svg, SVG; empty: no chart")
 	flag.Parse()
 
+	os.Exit(runMode(o))
+}
+
+// runMode runs the mode o names and returns the process's exit code: 130 when
+// interrupted, 1 on an error.
+func runMode(o options) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -114,12 +120,13 @@ func main() {
 	}
 	switch {
 	case err == nil:
+		return 0
 	case ctx.Err() != nil:
 		fmt.Fprintln(os.Stderr, "load: interrupted; everything it started is stopped")
-		os.Exit(130)
+		return 130
 	default:
 		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(1)
+		return 1
 	}
 }
 
@@ -148,16 +155,4 @@ func machine() string {
 		kernel = "Linux " + strings.TrimSpace(string(b))
 	}
 	return fmt.Sprintf("%s, %d CPUs, %s, driver built with %s", model, runtime.NumCPU(), kernel, runtime.Version())
-}
-
-// sleepCtx waits for d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

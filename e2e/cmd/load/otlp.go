@@ -256,8 +256,12 @@ func buildRequests(ctx context.Context, n, perRequest int) ([][]byte, error) {
 		return nil, fmt.Errorf("build the load: the SDK sent %d requests, want %d", len(reqs), n)
 	}
 	for i, b := range reqs {
-		if c, err := countLogRecords(b); err != nil || c != int64(perRequest) {
-			return nil, fmt.Errorf("build the load: request %d holds %d records (%v), want %d", i, c, err, perRequest)
+		c, err := countLogRecords(b)
+		if err != nil {
+			return nil, fmt.Errorf("build the load: read request %d: %w", i, err)
+		}
+		if c != int64(perRequest) {
+			return nil, fmt.Errorf("build the load: request %d holds %d records, want %d", i, c, perRequest)
 		}
 	}
 	return reqs, nil

@@ -62,12 +62,11 @@ func (s *otlpSink) endpoint() string { return s.addr() }
 
 // path is one way from OTLP into the database: ours or the peer.
 type path struct {
-	name     string
-	exporter string // the exporter's component id, as in the metrics
-	sink     sink
-	configs  []string
-	env      func(sinkAddr string) []string
-	set      []string
+	name    string
+	sink    sink
+	configs []string
+	env     func(sinkAddr string) []string
+	set     []string
 }
 
 // collector is a running collector process of a path, with its addresses.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -44,12 +45,29 @@ func Send(ctx context.Context, p Protocol, endpoint string, evs []Event) error {
 // SendWithHeaders is Send with headers on every OTLP request (gRPC metadata
 // or HTTP headers), such as a tenant's.
 func SendWithHeaders(ctx context.Context, p Protocol, endpoint string, headers map[string]string, evs []Event) error {
-	exp, err := newExporter(ctx, p, endpoint, headers)
+	return SendWith(ctx, p, endpoint, Options{Headers: headers}, evs)
+}
+
+// Options are what SendWith adds to Send's requests.
+type Options struct {
+	// Headers go on every OTLP request, as gRPC metadata or HTTP headers.
+	Headers map[string]string
+	// Resource holds resource attributes besides service.name.
+	Resource []attribute.KeyValue
+	// HTTPClient, when set, makes OTLP/HTTP's requests, so that a test
+	// can watch their responses.
+	HTTPClient *http.Client
+}
+
+// SendWith is Send with o's headers, resource attributes and HTTP client.
+func SendWith(ctx context.Context, p Protocol, endpoint string, o Options, evs []Event) error {
+	exp, err := newExporter(ctx, p, endpoint, o)
 	if err != nil {
 		return err
 	}
+	res := append([]attribute.KeyValue{attribute.String("service.name", ServiceName)}, o.Resource...)
 	provider := sdklog.NewLoggerProvider(
-		sdklog.WithResource(resource.NewSchemaless(attribute.String("service.name", ServiceName))),
+		sdklog.WithResource(resource.NewSchemaless(res...)),
 		sdklog.WithProcessor(sdklog.NewBatchProcessor(exp,
 			// Export only on ForceFlush, which returns the export's error
 			// (a timed export would hand it to the global error handler).
@@ -69,12 +87,16 @@ func SendWithHeaders(ctx context.Context, p Protocol, endpoint string, headers m
 	return sendErr
 }
 
-func newExporter(ctx context.Context, p Protocol, endpoint string, headers map[string]string) (sdklog.Exporter, error) {
+func newExporter(ctx context.Context, p Protocol, endpoint string, o Options) (sdklog.Exporter, error) {
 	switch p {
 	case GRPC:
-		return otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(headers))
+		return otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(o.Headers))
 	case HTTP:
-		return otlploghttp.New(ctx, otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure(), otlploghttp.WithHeaders(headers))
+		opts := []otlploghttp.Option{otlploghttp.WithEndpoint(endpoint), otlploghttp.WithInsecure(), otlploghttp.WithHeaders(o.Headers)}
+		if o.HTTPClient != nil {
+			opts = append(opts, otlploghttp.WithHTTPClient(o.HTTPClient))
+		}
+		return otlploghttp.New(ctx, opts...)
 	}
 	return nil, fmt.Errorf("events: unknown OTLP protocol %q (grpc, http)", p)
 }
