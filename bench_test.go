@@ -125,6 +125,14 @@ func BenchmarkPush(b *testing.B) {
 				return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), benchConfig(endpoint))
 			})
 		})
+		// payload_encoding: json, the text GreptimeDB parses per row.
+		b.Run(fmt.Sprintf("exporter=greptime_events_json/batch=%d", size), func(b *testing.B) {
+			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+				cfg := benchConfig(endpoint)
+				cfg.PayloadEncoding = PayloadEncodingJSON
+				return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+			})
+		})
 	}
 }
 
