@@ -11,7 +11,7 @@ FUZZTIME     ?= 5m
 # "context deadline exceeded"; the short smoke run in test does not minimize.
 FUZZMINIMIZE ?= 10s
 # package:target for each fuzz target
-FUZZ_TARGETS := ./internal/mapping:FuzzMapping ./internal/mapping:FuzzRecord .:FuzzPush ./internal/jsonenc:FuzzJSON
+FUZZ_TARGETS := ./internal/mapping:FuzzMapping ./internal/mapping:FuzzRecord .:FuzzPush ./internal/jsonenc:FuzzJSON ./internal/jsonb:FuzzEncode
 
 .PHONY: test build run demo standin generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-golangci lint-generate lint-tidy
 
