@@ -173,8 +173,16 @@ type PayloadConfig struct {
 	Scope bool `mapstructure:"scope"`
 	// Severity writes the severity text and number under "severity".
 	Severity bool `mapstructure:"severity"`
-	// Trace writes the trace id, span id and trace flags under "trace".
+	// Trace writes the trace id, span id and trace flags under "trace": a
+	// log record's, or a span event's span's.
 	Trace bool `mapstructure:"trace"`
+	// Span writes a span event's span under "span": its name, kind, status
+	// code and, when set, status message and parent span id. Log records
+	// have none.
+	Span bool `mapstructure:"span"`
+	// SpanAttributes adds the span's attributes to "span", under
+	// "attributes". It needs Span.
+	SpanAttributes bool `mapstructure:"span_attributes"`
 }
 
 // EventConfig configures one event type.
@@ -319,6 +327,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.PayloadEncoding != PayloadEncodingJSONB && cfg.PayloadEncoding != PayloadEncodingJSON {
 		errs = append(errs, fmt.Errorf(`"payload_encoding" %q is unknown (jsonb, json)`, cfg.PayloadEncoding))
+	}
+	if cfg.Payload.SpanAttributes && !cfg.Payload.Span {
+		errs = append(errs, errors.New(`"payload::span_attributes" needs "payload::span": the attributes are written within the span`))
 	}
 	if cfg.MaxRequestBytes < minRequestBytes {
 		errs = append(errs, fmt.Errorf(`"max_request_bytes" must be at least %d, got %d`, minRequestBytes, cfg.MaxRequestBytes))

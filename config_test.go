@@ -43,7 +43,7 @@ func TestLoadConfig(t *testing.T) {
 	full.Table = "app_events"
 	full.TableOptions = TableOptions{TTL: 720 * time.Hour, AppendMode: false, CompactionTimeWindow: 2 * time.Hour}
 	full.EventType = EventTypeConfig{Attributes: []string{"event.name", "event.type"}, Default: "unknown"}
-	full.Payload = PayloadConfig{Body: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	full.Payload = PayloadConfig{Body: true, Resource: true, Scope: true, Severity: true, Trace: true, Span: true, SpanAttributes: true}
 	full.Events = map[string]EventConfig{
 		"user.login": {Table: "logins", Columns: []ColumnConfig{
 			{Name: "user_id", Source: "attributes.user.id", Type: ColumnTypeString, SemanticType: "tag"},
@@ -140,6 +140,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "database_name_greptimedb_refuses"), wantErr: `"database" "1events" is not a GreptimeDB database name`},
 		{id: component.NewIDWithName(metadata.Type, "tenants_database_in_upper_case"), wantErr: `"tenants::databases[0]" "Acme": write it "acme"; GreptimeDB creates databases in lower case (CREATE DATABASE Acme makes acme), and tenants are matched in lower case`},
 		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
+		{id: component.NewIDWithName(metadata.Type, "span_attributes_without_span"), wantErr: `"payload::span_attributes" needs "payload::span"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"go.opentelemetry.io/otel/metric"
-
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
@@ -94,7 +92,7 @@ type letterFate struct {
 // counts each record: dead-lettered (by the table it was meant for), or
 // dropped with reason when its write fails. A letter whose row is larger
 // than a request keeps only the start of its payload.
-func (d *deadLetters) write(ctx context.Context, w *mapping.Writer, db string, ls letters, reason metric.AddOption) letterFate {
+func (d *deadLetters) write(ctx context.Context, w *mapping.Writer, db string, ls letters, reason dropReason) letterFate {
 	var fate letterFate
 	drop := func(n int, err error) {
 		fate.dropped += n

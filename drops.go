@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -55,7 +56,7 @@ func (d *drops) record(ctx context.Context, w *mapping.Writer, dropped mapping.D
 // unstorable dead-letters records the exporter cannot store, or drops and
 // counts them with reason: a record's dead letter goes to its database, or
 // the exporter's when denied.
-func (d *drops) unstorable(ctx context.Context, w *mapping.Writer, recs []mapping.Unstorable, denied bool, reason metric.AddOption, now time.Time) (deadLettered bool) {
+func (d *drops) unstorable(ctx context.Context, w *mapping.Writer, recs []mapping.Unstorable, denied bool, reason dropReason, now time.Time) (deadLettered bool) {
 	if len(recs) == 0 {
 		return false
 	}
@@ -101,55 +102,94 @@ func (d *drops) unstorable(ctx context.Context, w *mapping.Writer, recs []mappin
 // the exporter will not write: those the filter drops, and, without a
 // dead-letter table, those that cannot be stored or whose tenant is not
 // allowed. So otelcol_exporter_sent_log_records does not count them as
-// sent; they are counted in records_dropped.
+// sent; they are counted in records_dropped. Of traces it keeps only the
+// spans with span events to write.
 type sieve struct {
 	mapping *mapping.Mapping
 	tenants *tenants
 	drops   *drops
 }
 
+// sifting is one batch's sift: what it checks, and how.
+type sifting struct {
+	s          *sieve
+	filtering  bool // the filter may drop a type
+	checking   bool // no dead-letter table: records that cannot be written are taken out
+	tenants    bool
+	databaseOf mapping.DatabaseOf
+}
+
+func (s *sieve) begin(ctx context.Context) sifting {
+	checking := s.drops.deadLetters == nil // with a dead-letter table, the push writes them there
+	return sifting{s: s, filtering: s.mapping.Filters(), checking: checking,
+		tenants: checking && s.tenants.on, databaseOf: s.tenants.databaseOf(ctx)}
+}
+
+// passesAll reports whether the sift takes nothing out of any log batch.
+func (f sifting) passesAll() bool { return !f.filtering && !f.checking }
+
+// siftRecord is a log record or a span event, for the sieve.
+type siftRecord struct {
+	resource pcommon.Resource
+	lr       plog.LogRecord
+	span     ptrace.Span
+	se       ptrace.SpanEvent
+}
+
+func (r siftRecord) eventType(m *mapping.Mapping) string {
+	if r.se != (ptrace.SpanEvent{}) {
+		return m.SpanEventType(r.se)
+	}
+	return m.LogType(r.lr)
+}
+
+func (r siftRecord) timestampErr() error {
+	var err error
+	if r.se != (ptrace.SpanEvent{}) {
+		_, err = mapping.SpanEventTimestamp(r.se, r.span, time.Time{})
+	} else {
+		_, err = mapping.LogTimestamp(r.lr, time.Time{})
+	}
+	return err
+}
+
+// takeOut reports whether r is taken out, and adds it to d when d is not
+// nil. The event type is found only where the filter or a drop needs it:
+// most batches go through with a timestamp check per record.
+func (f sifting) takeOut(r siftRecord, d *mapping.Drops) bool {
+	m := f.s.mapping
+	if f.filtering && !m.Keeps(r.eventType(m)) {
+		if d != nil {
+			d.Filtered++
+		}
+		return true
+	}
+	if !f.checking {
+		return false
+	}
+	if f.tenants {
+		if db, ok := f.databaseOf(r.resource); !ok {
+			if d != nil {
+				d.Denied = append(d.Denied, mapping.Unstorable{Database: db, Type: r.eventType(m), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, db)})
+			}
+			return true
+		}
+	}
+	if err := r.timestampErr(); err != nil {
+		if d != nil {
+			d.Unstorable = append(d.Unstorable, mapping.Unstorable{Type: r.eventType(m), Err: err})
+		}
+		return true
+	}
+	return false
+}
+
 // sift returns ld without the records the exporter will not write, counted
 // and logged; ld itself when it keeps them all. It changes ld in place when
 // mutable, else a copy.
 func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs {
-	checking := s.drops.deadLetters == nil // with a dead-letter table, the push writes them there
-	if !s.mapping.Filters() && !checking {
-		return ld
-	}
-	filtering, tenants := s.mapping.Filters(), checking && s.tenants.on
-	databaseOf := s.tenants.databaseOf(ctx)
-	takeOut := func(rl plog.ResourceLogs, lr plog.LogRecord, d *mapping.Drops) bool {
-		// The event type is found only where the filter or a drop needs it:
-		// most batches go through with a timestamp check per record.
-		var eventType string
-		if filtering {
-			if eventType = s.mapping.LogType(lr); !s.mapping.Keeps(eventType) {
-				if d != nil {
-					d.Filtered++
-				}
-				return true
-			}
-		}
-		if !checking {
-			return false
-		}
-		if tenants {
-			if db, ok := databaseOf(rl.Resource()); !ok {
-				if d != nil {
-					d.Denied = append(d.Denied, mapping.Unstorable{Database: db, Type: s.mapping.LogType(lr), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, db)})
-				}
-				return true
-			}
-		}
-		if _, err := mapping.LogTimestamp(lr, time.Time{}); err != nil {
-			if d != nil {
-				d.Unstorable = append(d.Unstorable, mapping.Unstorable{Type: s.mapping.LogType(lr), Err: err})
-			}
-			return true
-		}
-		return false
-	}
-	if !takesAny(ld, takeOut) {
+	f := s.begin(ctx)
+	if f.passesAll() || !f.takesAnyLog(ld) {
 		return ld // most batches lose none, and are then neither copied nor gone over again
 	}
 	if !mutable {
@@ -160,7 +200,9 @@ func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs 
 	var dropped mapping.Drops
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
-			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return takeOut(rl, lr, &dropped) })
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				return f.takeOut(siftRecord{resource: rl.Resource(), lr: lr}, &dropped)
+			})
 			return sl.LogRecords().Len() == 0
 		})
 		return rl.ScopeLogs().Len() == 0
@@ -169,13 +211,87 @@ func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs 
 	return ld
 }
 
-// takesAny reports whether takeOut takes any record of ld out.
-func takesAny(ld plog.Logs, takeOut func(plog.ResourceLogs, plog.LogRecord, *mapping.Drops) bool) bool {
+// takesAnyLog reports whether the sift takes any record of ld out.
+func (f sifting) takesAnyLog(ld plog.Logs) bool {
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if takeOut(rl, lr, nil) {
+				if f.takeOut(siftRecord{resource: rl.Resource(), lr: lr}, nil) {
 					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// siftTraces returns td with only the spans that hold span events the
+// exporter will write, each with only those: spans are not written, and
+// most carry no events, so they neither fill the queue nor count as sent.
+// It returns td itself when every span keeps every event, else a new batch
+// of copies; the span events taken out are counted and logged as sift's
+// records are.
+func (s *sieve) siftTraces(ctx context.Context, td ptrace.Traces) ptrace.Traces {
+	f := s.begin(ctx)
+	if !f.takesAnySpan(td) {
+		return td
+	}
+	out := ptrace.NewTraces()
+	var dropped mapping.Drops
+	for _, rs := range td.ResourceSpans().All() {
+		var outRS ptrace.ResourceSpans
+		for _, ss := range rs.ScopeSpans().All() {
+			var outSS ptrace.ScopeSpans
+			for _, span := range ss.Spans().All() {
+				kept := 0
+				for _, se := range span.Events().All() {
+					if !f.takeOut(siftRecord{resource: rs.Resource(), span: span, se: se}, &dropped) {
+						kept++
+					}
+				}
+				if kept == 0 {
+					continue
+				}
+				if outRS == (ptrace.ResourceSpans{}) {
+					outRS = out.ResourceSpans().AppendEmpty()
+					rs.Resource().CopyTo(outRS.Resource())
+					outRS.SetSchemaUrl(rs.SchemaUrl())
+				}
+				if outSS == (ptrace.ScopeSpans{}) {
+					outSS = outRS.ScopeSpans().AppendEmpty()
+					ss.Scope().CopyTo(outSS.Scope())
+					outSS.SetSchemaUrl(ss.SchemaUrl())
+				}
+				outSpan := outSS.Spans().AppendEmpty()
+				span.CopyTo(outSpan)
+				if kept < span.Events().Len() {
+					outSpan.Events().RemoveIf(func(se ptrace.SpanEvent) bool {
+						return f.takeOut(siftRecord{resource: rs.Resource(), span: outSpan, se: se}, nil)
+					})
+				}
+			}
+		}
+	}
+	s.drops.record(ctx, nil, dropped, time.Now())
+	return out
+}
+
+// takesAnySpan reports whether the sift takes any span or span event of td
+// out: a span without events to write goes.
+func (f sifting) takesAnySpan(td ptrace.Traces) bool {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, span := range ss.Spans().All() {
+				if span.Events().Len() == 0 {
+					return true
+				}
+				if f.passesAll() {
+					continue
+				}
+				for _, se := range span.Events().All() {
+					if f.takeOut(siftRecord{resource: rs.Resource(), span: span, se: se}, nil) {
+						return true
+					}
 				}
 			}
 		}

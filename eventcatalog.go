@@ -3,13 +3,13 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.uber.org/zap"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
@@ -66,12 +66,18 @@ func newEventCatalog(cfg *Config, collector string, c *caller, m *metrics, logge
 }
 
 // catalogCollector names this exporter instance in the catalog: the host
-// and the component's id.
-func catalogCollector(host, id string) string {
-	if host == "" {
-		return id
+// and the component's id, and for the instance of a traces pipeline
+// "/traces" (a component in both pipelines is two instances, each with its
+// own counts).
+func catalogCollector(host, id string, signal pipeline.Signal) string {
+	name := id
+	if host != "" {
+		name = host + "/" + id
 	}
-	return fmt.Sprintf("%s/%s", host, id)
+	if signal == pipeline.SignalTraces {
+		name += "/traces"
+	}
+	return name
 }
 
 // observe records the events of a successful insert.

@@ -12,15 +12,18 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.uber.org/zap"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
-// logsExporter writes log records as events into GreptimeDB: the mapping,
+// eventsExporter writes the log records, or the span events, of one
+// pipeline as events into GreptimeDB: the mapping,
 // the calls, and the features (tenants, dead letters, the event catalog,
 // drops), wired together. Its push is in push.go.
-type logsExporter struct {
+type eventsExporter struct {
 	cfg          *Config
 	settings     component.TelemetrySettings
 	logger       *zap.Logger
@@ -39,7 +42,7 @@ type logsExporter struct {
 	credentialsLogged atomic.Bool
 }
 
-func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) {
+func newEventsExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*eventsExporter, error) {
 	m, err := compileMapping(cfg)
 	if err != nil {
 		return nil, err
@@ -48,7 +51,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if dl := cfg.DeadLetter.Get(); dl != nil {
 		tables = append(tables, dl.Table)
 	}
-	mt, err := newMetrics(set.TelemetrySettings, tables)
+	mt, err := newMetrics(set.TelemetrySettings, tables, signal)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +64,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 		return nil, err
 	}
 	host, _ := os.Hostname()
-	catalog, err := newEventCatalog(cfg, catalogCollector(host, set.ID.String()), c, mt, set.Logger, time.Now())
+	catalog, err := newEventCatalog(cfg, catalogCollector(host, set.ID.String(), signal), c, mt, set.Logger, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +72,7 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	if err != nil {
 		return nil, err
 	}
-	e := &logsExporter{
+	e := &eventsExporter{
 		cfg:          cfg,
 		settings:     set.TelemetrySettings,
 		logger:       set.Logger,
@@ -87,7 +90,12 @@ func newLogsExporter(cfg *Config, set exporter.Settings) (*logsExporter, error) 
 	return e, nil
 }
 
-func (e *logsExporter) start(ctx context.Context, host component.Host) error {
+// sieve is the sieve in front of the exporter (drops.go).
+func (e *eventsExporter) sieve() *sieve {
+	return &sieve{mapping: e.mapping, tenants: e.tenants, drops: e.drops}
+}
+
+func (e *eventsExporter) start(ctx context.Context, host component.Host) error {
 	conn, err := e.cfg.ClientConfig.ToClientConn(ctx, host.GetExtensions(), e.settings)
 	if err != nil {
 		return fmt.Errorf("failed to create the gRPC client of %q: %w", e.cfg.ClientConfig.Endpoint, err)
@@ -124,7 +132,7 @@ func isLoopback(endpoint string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func (e *logsExporter) shutdown(ctx context.Context) error {
+func (e *eventsExporter) shutdown(ctx context.Context) error {
 	defer e.metrics.shutdown()
 	if e.caller.conn == nil {
 		return nil
@@ -135,7 +143,7 @@ func (e *logsExporter) shutdown(ctx context.Context) error {
 	return e.caller.conn.Close()
 }
 
-// frontExporter is the exporter as the pipeline sees it: exporterhelper's,
+// frontExporter is the exporter as a logs pipeline sees it: exporterhelper's,
 // behind a sieve that takes out the records that will not be written
 // before exporterhelper counts them (drops.go).
 type frontExporter struct {
@@ -150,4 +158,20 @@ func (f frontExporter) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	return f.Logs.ConsumeLogs(ctx, ld)
+}
+
+// frontTracesExporter is frontExporter for a traces pipeline: exporterhelper
+// sees only the spans with span events to write.
+type frontTracesExporter struct {
+	exporter.Traces // exporterhelper's
+	sieve           *sieve
+}
+
+// ConsumeTraces sifts td and hands exporterhelper what is left.
+func (f frontTracesExporter) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	td = f.sieve.siftTraces(ctx, td)
+	if td.SpanCount() == 0 {
+		return nil
+	}
+	return f.Traces.ConsumeTraces(ctx, td)
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/metadata"
 )
@@ -23,6 +24,7 @@ func NewFactory() exporter.Factory {
 		metadata.Type,
 		createDefaultConfig,
 		exporter.WithLogs(createLogsExporter, metadata.LogsStability),
+		exporter.WithTraces(createTracesExporter, metadata.TracesStability),
 	)
 }
 
@@ -87,7 +89,7 @@ func createDefaultConfig() component.Config {
 			Attributes: []string{"otel.event.name", "event.name"},
 			Default:    "log",
 		},
-		Payload: PayloadConfig{Body: true, Attributes: true},
+		Payload: PayloadConfig{Body: true, Attributes: true, Span: true},
 		// The seed's encoding: JSONB the exporter makes, which GreptimeDB
 		// stores as it is, instead of JSON text it must parse row by row.
 		PayloadEncoding: PayloadEncodingJSONB,
@@ -102,20 +104,40 @@ func createDefaultConfig() component.Config {
 
 func createLogsExporter(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	e, err := newLogsExporter(c, set)
+	e, err := newEventsExporter(c, set, pipeline.SignalLogs)
 	if err != nil {
 		return nil, err
 	}
-	logs, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+	logs, err := exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(e, c)...)
+	if err != nil {
+		return nil, err
+	}
+	return frontExporter{Logs: logs, sieve: e.sieve()}, nil
+}
+
+// createTracesExporter makes the exporter of a traces pipeline: each span
+// event becomes an event, mapped as a log record is; spans are not written.
+func createTracesExporter(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e, err := newEventsExporter(c, set, pipeline.SignalTraces)
+	if err != nil {
+		return nil, err
+	}
+	traces, err := exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(e, c)...)
+	if err != nil {
+		return nil, err
+	}
+	return frontTracesExporter{Traces: traces, sieve: e.sieve()}, nil
+}
+
+// helperOptions are exporterhelper's options, the same for every signal.
+func helperOptions(e *eventsExporter, c *Config) []exporterhelper.Option {
+	return []exporterhelper.Option{
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithTimeout(c.TimeoutConfig),
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
-	)
-	if err != nil {
-		return nil, err
 	}
-	return frontExporter{Logs: logs, sieve: &sieve{mapping: e.mapping, tenants: e.tenants, drops: e.drops}}, nil
 }

@@ -55,6 +55,9 @@ type setup struct {
 	lateServer bool
 	// ownServers: the test starts its servers, and configure sets the endpoint.
 	ownServers bool
+	// traces makes the exporter of a traces pipeline, h.traces, instead of
+	// h.exp.
+	traces bool
 }
 
 // harness is an exporter built by the factory, dialling a greptimetest server
@@ -64,6 +67,7 @@ type harness struct {
 	srvCfg greptimetest.Config
 	srv    *greptimetest.Server
 	exp    exporter.Logs
+	traces exporter.Traces
 	logs   *observer.ObservedLogs
 	tel    *componenttest.Telemetry
 	cfg    *Config
@@ -99,10 +103,17 @@ func newHarness(t *testing.T, s setup) *harness {
 	h.logs = logs
 	set := metadatatest.NewSettings(h.tel)
 	set.Logger = zap.New(core)
-	exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	h.exp = exp
+	if s.traces {
+		exp, err := NewFactory().CreateTraces(context.Background(), set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		h.traces = exp
+	} else {
+		exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+		h.exp = exp
+	}
 	t.Cleanup(h.shutdown)
 	return h
 }
@@ -120,6 +131,10 @@ func (h *harness) shutdown() {
 	if h.exp != nil {
 		require.NoError(h.t, h.exp.Shutdown(context.Background()))
 		h.exp = nil
+	}
+	if h.traces != nil {
+		require.NoError(h.t, h.traces.Shutdown(context.Background()))
+		h.traces = nil
 	}
 }
 
@@ -172,14 +187,15 @@ func assertCounter(t *testing.T, tel *componenttest.Telemetry, name, key string,
 		require.Error(t, err, "%s was counted", name)
 		return
 	}
-	generated(t, tel, points(key, want), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+	generated(t, tel, points(key, want, "logs"), metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
 }
 
-// points are counter data points, one per value of key.
-func points(key string, want counts) []metricdata.DataPoint[int64] {
+// points are counter data points of an exporter of signal's pipeline, one
+// per value of key.
+func points(key string, want counts, signal string) []metricdata.DataPoint[int64] {
 	var dps []metricdata.DataPoint[int64]
 	for v, n := range want {
-		dps = append(dps, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String(key, v)), Value: n})
+		dps = append(dps, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String(key, v), attribute.String("signal", signal)), Value: n})
 	}
 	return dps
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/metadata"
 
@@ -26,21 +27,49 @@ import (
 // with their hints.
 const sharedHints = "auto_create_table=false"
 
-// pushLogs writes the batch, normally with one Handle call: every group
-// whose layout this exporter has written before goes in one request (or
-// several, past the request limit). A layout's first write goes in a call
-// of its own, with its table options as hints, so that the table GreptimeDB
-// creates or alters for it is settled before other inserts share a call
-// with it. Records of calls that fail with a retryable error go back to
-// exporterhelper as a smaller batch; records GreptimeDB refuses for good
-// are dead-lettered or dropped, logged and counted, and hold back no others.
-func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+// pushLogs writes the log records of ld as events, as write says.
+func (e *eventsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	st := e.states.Get().(*pushState)
 	defer e.states.Put(st)
 	defer st.done()
 	now := time.Now()
 	groups, dropped := st.groupLogs(ctx, ld, e.mapping, e.tenants, now)
+	retry, err := e.write(ctx, st, groups, dropped, now)
+	if len(retry) > 0 {
+		failed := plog.NewLogs()
+		mapping.AppendLogs(failed, ld, retry)
+		return consumererror.NewLogs(err, failed)
+	}
+	return err
+}
 
+// pushTraces writes the span events of td as events, as write says; spans
+// themselves are not written.
+func (e *eventsExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	st := e.states.Get().(*pushState)
+	defer e.states.Put(st)
+	defer st.done()
+	now := time.Now()
+	groups, dropped := st.groupSpanEvents(ctx, td, e.mapping, e.tenants, now)
+	retry, err := e.write(ctx, st, groups, dropped, now)
+	if len(retry) > 0 {
+		failed := ptrace.NewTraces()
+		mapping.AppendTraces(failed, td, retry)
+		return consumererror.NewTraces(err, failed)
+	}
+	return err
+}
+
+// write writes the groups of a batch, normally with one Handle call: every
+// group whose layout this exporter has written before goes in one request
+// (or several, past the request limit). A layout's first write goes in a
+// call of its own, with its table options as hints, so that the table
+// GreptimeDB creates or alters for it is settled before other inserts
+// share a call with it. The events of calls that fail with a retryable
+// error are returned, to go back to exporterhelper as a smaller batch, with
+// the error; events GreptimeDB refuses for good are dead-lettered or
+// dropped, logged and counted, and hold back no others.
+func (e *eventsExporter) write(ctx context.Context, st *pushState, groups []*mapping.Group, dropped mapping.Drops, now time.Time) (retry []mapping.Event, err error) {
 	st.writer.Start()
 	p := push{e: e, st: st, limit: e.caller.requestLimit()}
 	for _, db := range st.databases {
@@ -58,18 +87,16 @@ func (e *logsExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 
 	switch {
 	case p.retryErr != nil:
-		// Only the failed records come back; permanently rejected ones were
+		// Only the failed events come back; permanently rejected ones were
 		// counted already and must not be retried with them.
-		failed := plog.NewLogs()
-		mapping.AppendLogs(failed, p.retry)
-		return consumererror.NewLogs(p.retryErr, failed)
+		return p.retry, p.retryErr
 	case p.wrote:
 		// exporterhelper counts a push's records all as sent or all as
 		// failed: a push that wrote some counts as sent, and the records
 		// GreptimeDB rejected are in records_dropped{reason="rejected"}.
-		return nil
+		return nil, nil
 	default:
-		return p.permErr
+		return nil, p.permErr
 	}
 }
 
@@ -84,9 +111,9 @@ const (
 	sharedCall
 )
 
-// push is one pushLogs: its calls and what became of them.
+// push is one write of a batch: its calls and what became of them.
 type push struct {
-	e          *logsExporter
+	e          *eventsExporter
 	st         *pushState
 	limit      int // the largest request
 	retryErr   error
@@ -385,7 +412,7 @@ const sizeMargin = 1024
 // size bytes: to the limit the refusal names, less sizeMargin, or to half
 // the request when it names none. It returns the limit now in force, and
 // logs when it lowers it.
-func (e *logsExporter) lowerLimit(size int, f callFailure) int {
+func (e *eventsExporter) lowerLimit(size int, f callFailure) int {
 	limit := size / 2
 	if named := f.sizeLimit(); named > 0 && named-sizeMargin < size {
 		limit = max(named-sizeMargin, 1)

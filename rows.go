@@ -7,6 +7,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
@@ -57,7 +58,8 @@ func encodingOf(cfg *Config) mapping.Encoding {
 
 func payloadOf(cfg *Config) mapping.Payload {
 	p := cfg.Payload
-	return mapping.Payload{Body: p.Body, Attributes: p.Attributes, Resource: p.Resource, Scope: p.Scope, Severity: p.Severity, Trace: p.Trace}
+	return mapping.Payload{Body: p.Body, Attributes: p.Attributes, Resource: p.Resource, Scope: p.Scope, Severity: p.Severity, Trace: p.Trace,
+		Span: p.Span, SpanAttributes: p.SpanAttributes}
 }
 
 // pushState is what a push borrows from a pool, so that grouping, packing
@@ -90,6 +92,19 @@ type tableCount struct {
 // groups are valid until st's next use.
 func (st *pushState) groupLogs(ctx context.Context, ld plog.Logs, m *mapping.Mapping, t *tenants, now time.Time) ([]*mapping.Group, mapping.Drops) {
 	groups, dropped := st.grouper.GroupLogs(ld, m, now, t.databaseOf(ctx))
+	st.listDatabases(groups)
+	return groups, dropped
+}
+
+// groupSpanEvents is groupLogs for the span events of td.
+func (st *pushState) groupSpanEvents(ctx context.Context, td ptrace.Traces, m *mapping.Mapping, t *tenants, now time.Time) ([]*mapping.Group, mapping.Drops) {
+	groups, dropped := st.grouper.GroupSpanEvents(td, m, now, t.databaseOf(ctx))
+	st.listDatabases(groups)
+	return groups, dropped
+}
+
+// listDatabases lists the databases of groups, in order.
+func (st *pushState) listDatabases(groups []*mapping.Group) {
 	st.databases = st.databases[:0]
 	for _, g := range groups {
 		// Calls for different databases never share a request: a request
@@ -98,7 +113,6 @@ func (st *pushState) groupLogs(ctx context.Context, ld plog.Logs, m *mapping.Map
 			st.databases = append(st.databases, g.Database)
 		}
 	}
-	return groups, dropped
 }
 
 // plan sorts the groups of database db into the shared call and the first

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -11,24 +12,29 @@ import (
 )
 
 // metrics are the exporter's own metrics (metadata.yaml), with the
-// attribute sets of each table made once: attribute sets allocate.
+// attribute sets of each table and reason made once: attribute sets
+// allocate. The counts of records, of rows and of nulled values carry the
+// signal of the exporter's pipeline: a record is a log record or a span
+// event.
 type metrics struct {
 	tb        *metadata.TelemetryBuilder
 	tables    map[string]metric.AddOption
 	durations map[string][3]metric.RecordOption
+	reasons   [reasonCount]metric.AddOption
 }
 
-// The reasons of records_dropped.
-var (
-	droppedFiltered = reasonAttr("filtered")
-	droppedRejected = reasonAttr("rejected")
-	droppedInvalid  = reasonAttr("invalid")
-	droppedTenant   = reasonAttr("tenant_not_allowed")
+// The reasons of records_dropped, as indexes of reasons.
+type dropReason int
+
+const (
+	droppedFiltered dropReason = iota
+	droppedRejected
+	droppedInvalid
+	droppedTenant
+	reasonCount
 )
 
-func reasonAttr(reason string) metric.AddOption {
-	return metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason)))
-}
+var reasonNames = [reasonCount]string{"filtered", "rejected", "invalid", "tenant_not_allowed"}
 
 // The outcomes of a call, as indexes of durations.
 const (
@@ -37,15 +43,20 @@ const (
 	outcomePermanent
 )
 
-// newMetrics makes the metrics of an exporter that writes to tables.
-func newMetrics(set component.TelemetrySettings, tables []string) (*metrics, error) {
+// newMetrics makes the metrics of an exporter of a signal's pipeline that
+// writes to tables.
+func newMetrics(set component.TelemetrySettings, tables []string, signal pipeline.Signal) (*metrics, error) {
 	tb, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
 	m := &metrics{tb: tb, tables: map[string]metric.AddOption{}, durations: map[string][3]metric.RecordOption{}}
+	sig := attribute.String("signal", signal.String())
+	for i, reason := range reasonNames {
+		m.reasons[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason), sig))
+	}
 	for _, table := range tables {
-		m.tables[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table)))
+		m.tables[table] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table), sig))
 		var d [3]metric.RecordOption
 		for i, outcome := range []string{"success", "retryable", "permanent"} {
 			d[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("table", table), attribute.String("outcome", outcome)))
@@ -71,8 +82,8 @@ func (m *metrics) callTook(ctx context.Context, table string, seconds float64, o
 	m.tb.ExporterGreptimeEventsInsertDuration.Record(ctx, seconds, m.durations[table][outcome])
 }
 
-func (m *metrics) dropped(ctx context.Context, n int, reason metric.AddOption) {
-	m.tb.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(n), reason)
+func (m *metrics) dropped(ctx context.Context, n int, reason dropReason) {
+	m.tb.ExporterGreptimeEventsRecordsDropped.Add(ctx, int64(n), m.reasons[reason])
 }
 
 // deadLettered counts records written to the dead-letter table, by the

@@ -6,17 +6,23 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// Event is a record of a batch on its way to a row: the record, its
-// resource and scope with their positions in the batch (so that the failed
-// part of a batch can be rebuilt), and its timestamp. A dead letter carries
-// its Rejection, a row of the event catalog its CatalogRow.
+// Event is a record of a batch on its way to a row: a log record, or a span
+// event with its span; its resource and scope, with their positions in the
+// batch (so that the failed part of a batch can be rebuilt); and its
+// timestamp. A dead letter carries its Rejection, a row of the event
+// catalog its CatalogRow.
 type Event struct {
-	rl     plog.ResourceLogs
-	sl     plog.ScopeLogs
-	lr     plog.LogRecord
-	ri, si int
+	resource pcommon.Resource
+	scope    pcommon.InstrumentationScope
+	lr       plog.LogRecord   // a log record's event; zero for a span event
+	span     ptrace.Span      // a span event's span; zero for a log record's
+	se       ptrace.SpanEvent // a span event; zero for a log record's
+	// ri, si and pi are the positions in the batch of its resource, scope
+	// and span (a span event's).
+	ri, si, pi int
 	// Timestamp is the event's time, in nanoseconds since the epoch.
 	Timestamp int64
 	// Rejection is set on a dead letter: why it is one.
@@ -25,11 +31,27 @@ type Event struct {
 	Catalog *CatalogRow
 }
 
-// Attributes are the record's attributes.
-func (ev *Event) Attributes() pcommon.Map { return ev.lr.Attributes() }
+// IsSpanEvent reports whether the event is a span event, not a log record.
+func (ev *Event) IsSpanEvent() bool { return ev.se != ptrace.SpanEvent{} }
 
-// Body is the record's body.
-func (ev *Event) Body() pcommon.Value { return ev.lr.Body() }
+// Attributes are the record's attributes: a log record's, or a span event's.
+func (ev *Event) Attributes() pcommon.Map {
+	if ev.IsSpanEvent() {
+		return ev.se.Attributes()
+	}
+	return ev.lr.Attributes()
+}
+
+// Body is a log record's body; a span event has none.
+func (ev *Event) Body() pcommon.Value {
+	if ev.IsSpanEvent() {
+		return emptyBody
+	}
+	return ev.lr.Body()
+}
+
+// emptyBody is the body of every span event; it is only read.
+var emptyBody = pcommon.NewValueEmpty()
 
 // Group is the events of one (database, event type): they become one
 // insert into their layout's table, or several where they exceed a request.
@@ -122,11 +144,11 @@ func (c *CatalogRow) read(kind sourceKind) value {
 	return value{}
 }
 
-// AppendLogs copies the records of events into ld, keeping their resource
-// and scope, so that the part of a batch that failed can go back for a
-// retry. Records without a timestamp keep the one they were given, so that
-// a retry writes the same timestamp (and event id).
-func AppendLogs(ld plog.Logs, events []Event) {
+// AppendLogs copies the log records of events, which src holds, into dst,
+// keeping their resource and scope, so that the part of a batch that
+// failed can go back for a retry. Records without a timestamp keep the one
+// they were given, so that a retry writes the same timestamp (and event id).
+func AppendLogs(dst, src plog.Logs, events []Event) {
 	var (
 		rl             plog.ResourceLogs
 		sl             plog.ScopeLogs
@@ -134,15 +156,17 @@ func AppendLogs(ld plog.Logs, events []Event) {
 	)
 	for _, ev := range events {
 		if ev.ri != lastRI {
-			rl = ld.ResourceLogs().AppendEmpty()
-			ev.rl.Resource().CopyTo(rl.Resource())
-			rl.SetSchemaUrl(ev.rl.SchemaUrl())
+			from := src.ResourceLogs().At(ev.ri)
+			rl = dst.ResourceLogs().AppendEmpty()
+			from.Resource().CopyTo(rl.Resource())
+			rl.SetSchemaUrl(from.SchemaUrl())
 			lastRI, lastSI = ev.ri, -1
 		}
 		if ev.si != lastSI {
+			from := src.ResourceLogs().At(ev.ri).ScopeLogs().At(ev.si)
 			sl = rl.ScopeLogs().AppendEmpty()
-			ev.sl.Scope().CopyTo(sl.Scope())
-			sl.SetSchemaUrl(ev.sl.SchemaUrl())
+			from.Scope().CopyTo(sl.Scope())
+			sl.SetSchemaUrl(from.SchemaUrl())
 			lastSI = ev.si
 		}
 		lr := sl.LogRecords().AppendEmpty()
@@ -151,4 +175,53 @@ func AppendLogs(ld plog.Logs, events []Event) {
 			lr.SetObservedTimestamp(pcommon.Timestamp(ev.Timestamp))
 		}
 	}
+}
+
+// AppendTraces copies the span events of events, which src holds, into
+// dst, each in a copy of its span that holds only the span events given,
+// keeping their resource and scope, so that the part of a batch that
+// failed can go back for a retry. Span events without a timestamp are given
+// the one they were written with, so that a retry writes the same
+// timestamp (and event id).
+func AppendTraces(dst, src ptrace.Traces, events []Event) {
+	var (
+		rs                     ptrace.ResourceSpans
+		ss                     ptrace.ScopeSpans
+		span                   ptrace.Span
+		lastRI, lastSI, lastPI = -1, -1, -1
+	)
+	for _, ev := range events {
+		if ev.ri != lastRI {
+			from := src.ResourceSpans().At(ev.ri)
+			rs = dst.ResourceSpans().AppendEmpty()
+			from.Resource().CopyTo(rs.Resource())
+			rs.SetSchemaUrl(from.SchemaUrl())
+			lastRI, lastSI = ev.ri, -1
+		}
+		if ev.si != lastSI {
+			from := src.ResourceSpans().At(ev.ri).ScopeSpans().At(ev.si)
+			ss = rs.ScopeSpans().AppendEmpty()
+			from.Scope().CopyTo(ss.Scope())
+			ss.SetSchemaUrl(from.SchemaUrl())
+			lastSI, lastPI = ev.si, -1
+		}
+		if ev.pi != lastPI {
+			span = ss.Spans().AppendEmpty()
+			copySpanWithoutEvents(ev.span, span)
+			lastPI = ev.pi
+		}
+		se := span.Events().AppendEmpty()
+		ev.se.CopyTo(se)
+		if se.Timestamp() == 0 {
+			se.SetTimestamp(pcommon.Timestamp(ev.Timestamp))
+		}
+	}
+}
+
+// copySpanWithoutEvents copies everything of from but its events to to.
+// (The retry path is rare: copying the events and dropping them keeps it
+// right whatever fields a span gains.)
+func copySpanWithoutEvents(from, to ptrace.Span) {
+	from.CopyTo(to)
+	to.Events().RemoveIf(func(ptrace.SpanEvent) bool { return true })
 }

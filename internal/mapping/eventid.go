@@ -31,18 +31,26 @@ type keyValue struct {
 }
 
 // appendID appends the record's 128-bit id as hex: a SHA-256 of the
-// resource attributes, scope, event type, timestamp, body and attributes.
+// resource attributes, scope, event type, timestamp, body and attributes,
+// and for a span event its span's trace and span ids, so that alike events
+// of two spans are told apart.
 func (h *idHasher) appendID(dst []byte, ev *Event, eventType string) []byte {
 	h.buf = h.buf[:0]
-	h.writeMap(ev.rl.Resource().Attributes(), 0)
-	sc := ev.sl.Scope()
+	h.writeMap(ev.resource.Attributes(), 0)
+	sc := ev.scope
 	h.writeString(sc.Name())
 	h.writeString(sc.Version())
 	h.writeMap(sc.Attributes(), 0)
 	h.writeString(eventType)
 	h.buf = binary.BigEndian.AppendUint64(h.buf, uint64(ev.Timestamp))
-	h.writeValue(ev.lr.Body(), 0)
-	h.writeMap(ev.lr.Attributes(), 0)
+	h.writeValue(ev.Body(), 0)
+	h.writeMap(ev.Attributes(), 0)
+	if ev.IsSpanEvent() {
+		tid, sid := ev.span.TraceID(), ev.span.SpanID()
+		h.buf = append(h.buf, 't')
+		h.buf = append(h.buf, tid[:]...)
+		h.buf = append(h.buf, sid[:]...)
+	}
 	sum := sha256.Sum256(h.buf)
 	return hex.AppendEncode(dst, sum[:EventIDHexLen/2])
 }

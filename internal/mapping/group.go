@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // Citations of src/...:line are of GreptimeDB's source at v1.3 (commit 7fd0a7bb).
@@ -71,14 +72,24 @@ func (m *Mapping) Tables() []string {
 	return tables
 }
 
-// LogType is a record's event type: its EventName, else the first
+// LogType is a log record's event type: its EventName, else the first
 // configured attribute present, else the default. Invalid UTF-8 is
 // replaced, as the type is a string column.
 func (m *Mapping) LogType(lr plog.LogRecord) string {
-	t := lr.EventName()
+	return m.typeOf(lr.EventName(), lr.Attributes())
+}
+
+// SpanEventType is a span event's type: its name, else the first configured
+// attribute present, else the default, as for a log record.
+func (m *Mapping) SpanEventType(se ptrace.SpanEvent) string {
+	return m.typeOf(se.Name(), se.Attributes())
+}
+
+func (m *Mapping) typeOf(name string, attrs pcommon.Map) string {
+	t := name
 	if t == "" {
 		for _, key := range m.typeAttributes {
-			if v, ok := lr.Attributes().Get(key); ok {
+			if v, ok := attrs.Get(key); ok {
 				if t = v.AsString(); t != "" {
 					break
 				}
@@ -164,39 +175,73 @@ type groupKey struct{ database, eventType string }
 // database they may not go to, go to drops. now stamps records that carry
 // no timestamp. The groups are valid until the Grouper's next use or Reset.
 func (gr *Grouper) GroupLogs(ld plog.Logs, m *Mapping, now time.Time, databaseOf DatabaseOf) ([]*Group, Drops) {
-	if gr.byKey == nil {
-		gr.byKey = map[groupKey]int{}
-	}
+	gr.begin()
 	var dropped Drops
-	gr.spare = append(gr.spare, gr.groups...)
-	gr.groups = gr.groups[:0]
 	for ri, rl := range ld.ResourceLogs().All() {
 		db, allowed := databaseOf(rl.Resource())
 		for si, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				eventType := m.LogType(lr)
-				if !m.Keeps(eventType) {
-					dropped.Filtered++
-					continue
-				}
-				ev := Event{rl: rl, sl: sl, lr: lr, ri: ri, si: si}
-				if !allowed {
-					dropped.Denied = append(dropped.Denied, Unstorable{Database: db, Type: eventType,
-						Err: fmt.Errorf("%w: %q", ErrNotAllowed, db), Event: ev})
-					continue
-				}
+				ev := Event{resource: rl.Resource(), scope: sl.Scope(), lr: lr, ri: ri, si: si}
 				ts, err := LogTimestamp(lr, now)
-				if err != nil {
-					dropped.Unstorable = append(dropped.Unstorable, Unstorable{Database: db, Type: eventType, Err: err, Event: ev})
-					continue
-				}
-				ev.Timestamp = ts
-				gr.add(db, eventType, m, ev)
+				gr.place(m, &dropped, db, allowed, m.LogType(lr), ev, ts, err)
 			}
 		}
 	}
 	clear(gr.byKey)
 	return gr.groups, dropped
+}
+
+// GroupSpanEvents groups the span events of td as GroupLogs groups log
+// records: each span event is an event, of its span's resource and scope.
+// Spans themselves are not events.
+func (gr *Grouper) GroupSpanEvents(td ptrace.Traces, m *Mapping, now time.Time, databaseOf DatabaseOf) ([]*Group, Drops) {
+	gr.begin()
+	var dropped Drops
+	for ri, rs := range td.ResourceSpans().All() {
+		db, allowed := databaseOf(rs.Resource())
+		for si, ss := range rs.ScopeSpans().All() {
+			for pi, span := range ss.Spans().All() {
+				for _, se := range span.Events().All() {
+					ev := Event{resource: rs.Resource(), scope: ss.Scope(), span: span, se: se, ri: ri, si: si, pi: pi}
+					ts, err := SpanEventTimestamp(se, span, now)
+					gr.place(m, &dropped, db, allowed, m.SpanEventType(se), ev, ts, err)
+				}
+			}
+		}
+	}
+	clear(gr.byKey)
+	return gr.groups, dropped
+}
+
+// begin readies the Grouper for a batch.
+func (gr *Grouper) begin() {
+	if gr.byKey == nil {
+		gr.byKey = map[groupKey]int{}
+	}
+	gr.spare = append(gr.spare, gr.groups...)
+	gr.groups = gr.groups[:0]
+}
+
+// place puts ev, of database db and type eventType, into its group, or
+// into dropped: filtered out, of a database it may not go to (allowed
+// false), or with a timestamp GreptimeDB cannot hold (err, from
+// LogTimestamp or SpanEventTimestamp).
+func (gr *Grouper) place(m *Mapping, dropped *Drops, db string, allowed bool, eventType string, ev Event, ts int64, err error) {
+	if !m.Keeps(eventType) {
+		dropped.Filtered++
+		return
+	}
+	if !allowed {
+		dropped.Denied = append(dropped.Denied, Unstorable{Database: db, Type: eventType,
+			Err: fmt.Errorf("%w: %q", ErrNotAllowed, db), Event: ev})
+		return
+	}
+	if err != nil {
+		dropped.Unstorable = append(dropped.Unstorable, Unstorable{Database: db, Type: eventType, Err: err, Event: ev})
+		return
+	}
+	ev.Timestamp = ts
+	gr.add(db, eventType, m, ev)
 }
 
 // add adds ev to the group of (db, eventType), a new one if need be.
@@ -262,6 +307,20 @@ func LogTimestamp(lr plog.LogRecord, now time.Time) (int64, error) {
 	if ts == 0 {
 		ts = lr.ObservedTimestamp()
 	}
+	return timestamp(ts, now)
+}
+
+// SpanEventTimestamp is a span event's time, else its span's start (a span
+// event happens within its span), else now, as LogTimestamp.
+func SpanEventTimestamp(se ptrace.SpanEvent, span ptrace.Span, now time.Time) (int64, error) {
+	ts := se.Timestamp()
+	if ts == 0 {
+		ts = span.StartTimestamp()
+	}
+	return timestamp(ts, now)
+}
+
+func timestamp(ts pcommon.Timestamp, now time.Time) (int64, error) {
 	if ts == 0 {
 		return now.UnixNano(), nil
 	}

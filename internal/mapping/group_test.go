@@ -196,7 +196,7 @@ func TestAppendLogsKeepsResourceAndScope(t *testing.T) {
 	require.Len(t, groups, 2)
 
 	got := plog.NewLogs()
-	AppendLogs(got, groups[0].Events)
+	AppendLogs(got, ld, groups[0].Events)
 
 	require.Equal(t, 2, got.ResourceLogs().Len())
 	assert.Equal(t, 4, got.LogRecordCount())

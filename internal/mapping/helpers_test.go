@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/wire"
@@ -30,7 +31,7 @@ func defaultSpec() Spec {
 	return Spec{
 		TypeAttributes: []string{"otel.event.name", "event.name"},
 		DefaultType:    "log",
-		Payload:        Payload{Body: true, Attributes: true},
+		Payload:        Payload{Body: true, Attributes: true, Span: true},
 		Encoding:       EncodingJSON,
 		Other:          Table{Name: "events", Options: defaultOptions},
 	}
@@ -100,12 +101,27 @@ type mapped struct {
 // against the limit.
 func mapLogs(t testing.TB, spec Spec, ld plog.Logs, maxBytes int) mapped {
 	t.Helper()
+	return mapBatch(t, maxBytes, func(gr *Grouper) ([]*Group, Drops) {
+		return gr.GroupLogs(ld, mustCompile(t, spec), exportTime, atHome)
+	})
+}
+
+// mapTraces is mapLogs for the span events of td.
+func mapTraces(t testing.TB, spec Spec, td ptrace.Traces, maxBytes int) mapped {
+	t.Helper()
+	return mapBatch(t, maxBytes, func(gr *Grouper) ([]*Group, Drops) {
+		return gr.GroupSpanEvents(td, mustCompile(t, spec), exportTime, atHome)
+	})
+}
+
+func mapBatch(t testing.TB, maxBytes int, group func(*Grouper) ([]*Group, Drops)) mapped {
+	t.Helper()
 	var (
 		gr  Grouper
 		w   Writer
 		out mapped
 	)
-	out.groups, out.dropped = gr.GroupLogs(ld, mustCompile(t, spec), exportTime, atHome)
+	out.groups, out.dropped = group(&gr)
 	header := mustHeader(t, testHeader)
 	w.Start()
 	defer w.Finish(true)
@@ -205,5 +221,5 @@ func sampleLogs() plog.Logs {
 func eventOf(ld plog.Logs, i int) *Event {
 	rl := ld.ResourceLogs().At(0)
 	sl := rl.ScopeLogs().At(0)
-	return &Event{rl: rl, sl: sl, lr: sl.LogRecords().At(i)}
+	return &Event{resource: rl.Resource(), scope: sl.Scope(), lr: sl.LogRecords().At(i)}
 }

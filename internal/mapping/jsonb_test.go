@@ -106,8 +106,11 @@ func jsonSpec(enc Encoding) Spec {
 // is the same.
 func assertJSONBIsTheParseOfTheText(t *testing.T, ld plog.Logs) {
 	t.Helper()
-	text := mapLogs(t, jsonSpec(EncodingJSON), ld, 8<<20).rowInserts()
-	binary := mapLogs(t, jsonSpec(EncodingJSONB), ld, 8<<20).rowInserts()
+	assertSameInserts(t, mapLogs(t, jsonSpec(EncodingJSON), ld, 8<<20).rowInserts(), mapLogs(t, jsonSpec(EncodingJSONB), ld, 8<<20).rowInserts())
+}
+
+func assertSameInserts(t *testing.T, text, binary []*greptimev1.RowInsertRequest) {
+	t.Helper()
 	require.Len(t, binary, len(text))
 	for i := range text {
 		assertSameInsert(t, text[i], binary[i])
@@ -217,5 +220,9 @@ func TestWriterAllocatesNothingPerRecordWithJSONB(t *testing.T) {
 		gr.Reset()
 	}
 	run()
-	assert.LessOrEqual(t, testing.AllocsPerRun(20, run), 2.0, "a few per batch, none per record")
+	// A few per batch, none per record. The race detector's sync.Pool
+	// drops a quarter of what is put back, at random, so a batch may
+	// allocate a pooled buffer anew: the bound leaves room for that, and is
+	// still far below one per record.
+	assert.Less(t, testing.AllocsPerRun(20, run), float64(ld.LogRecordCount())/10, "a few per batch, none per record")
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func TestPayload(t *testing.T) {
@@ -53,8 +54,11 @@ func TestPayload(t *testing.T) {
 	}
 
 	t.Run("empty parts are left out", func(t *testing.T) {
-		empty := &Event{rl: plog.NewResourceLogs(), sl: plog.NewScopeLogs(), lr: plog.NewLogRecord()}
-		all := Payload{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+		empty := &Event{resource: pcommon.NewResource(), scope: pcommon.NewInstrumentationScope(), lr: plog.NewLogRecord()}
+		spanEvent := &Event{resource: pcommon.NewResource(), scope: pcommon.NewInstrumentationScope(), span: ptrace.NewSpan(), se: ptrace.NewSpanEvent()}
+		all := Payload{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true, Span: true, SpanAttributes: true}
 		assert.Equal(t, `{}`, string(AppendPayload(nil, empty, all)))
+		assert.JSONEq(t, `{"span":{"name":"","kind":"SPAN_KIND_UNSPECIFIED","status_code":"STATUS_CODE_UNSET"}}`,
+			string(AppendPayload(nil, spanEvent, all)), "a span always has a kind and a status")
 	})
 }

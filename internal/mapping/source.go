@@ -12,6 +12,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/jsonb"
 	"github.com/greptime-events/greptimeeventsexporter/internal/jsonenc"
@@ -38,6 +39,12 @@ const (
 	sourceSeverityNumber
 	sourceTraceID
 	sourceSpanID
+	sourceSpanName
+	sourceSpanKind
+	sourceSpanStatusCode
+	sourceSpanStatusMessage
+	sourceParentSpanID
+	sourceSpanAttribute
 
 	// The base columns, written by the writer itself.
 	sourceType
@@ -65,7 +72,7 @@ const (
 // source is a parsed Column.Source.
 type source struct {
 	kind sourceKind
-	key  string // for attributes.<key>, resource.<key> and body.<key>
+	key  string // for attributes.<key>, resource.<key>, body.<key> and span.attributes.<key>
 }
 
 var fixedSources = map[string]sourceKind{
@@ -76,7 +83,17 @@ var fixedSources = map[string]sourceKind{
 	"severity_number": sourceSeverityNumber,
 	"trace_id":        sourceTraceID,
 	"span_id":         sourceSpanID,
+	// A span event's span; GreptimeDB's trace tables write the same
+	// values (src/servers/src/otlp/trace/span.rs:206-243).
+	"span.name":           sourceSpanName,
+	"span.kind":           sourceSpanKind,
+	"span.status_code":    sourceSpanStatusCode,
+	"span.status_message": sourceSpanStatusMessage,
+	"span.parent_span_id": sourceParentSpanID,
 }
+
+// spanAttributes prefixes the key of a span attribute source.
+const spanAttributes = "span.attributes."
 
 var keyedSources = map[string]sourceKind{
 	"attributes": sourceAttribute,
@@ -88,6 +105,9 @@ func parseSource(s string) (source, error) {
 	if kind, ok := fixedSources[s]; ok {
 		return source{kind: kind}, nil
 	}
+	if key, ok := strings.CutPrefix(s, spanAttributes); ok && key != "" {
+		return source{kind: sourceSpanAttribute, key: key}, nil
+	}
 	prefix, key, found := strings.Cut(s, ".")
 	if kind, ok := keyedSources[prefix]; ok && found && key != "" {
 		return source{kind: kind, key: key}, nil
@@ -95,7 +115,7 @@ func parseSource(s string) (source, error) {
 	if s == "" {
 		return source{}, fmt.Errorf("must not be empty")
 	}
-	return source{}, fmt.Errorf("%q is unknown (attributes.<key>, resource.<key>, body.<key>, body, scope.name, scope.version, severity_text, severity_number, trace_id, span_id)", s)
+	return source{}, fmt.Errorf("%q is unknown (attributes.<key>, resource.<key>, body.<key>, body, scope.name, scope.version, severity_text, severity_number, trace_id, span_id, span.name, span.kind, span.status_code, span.status_message, span.parent_span_id, span.attributes.<key>)", s)
 }
 
 // valueKind says what a value read from an event holds.
@@ -122,7 +142,9 @@ type value struct {
 	keys  []string
 }
 
-// read reads src from an event.
+// read reads src from an event. A log record has no span: the span
+// sources read nothing from it, as the severity sources read nothing from a
+// span event.
 func (src source) read(ev *Event) value {
 	var (
 		v  pcommon.Value
@@ -130,36 +152,38 @@ func (src source) read(ev *Event) value {
 	)
 	switch src.kind {
 	case sourceAttribute:
-		v, ok = ev.lr.Attributes().Get(src.key)
+		v, ok = ev.Attributes().Get(src.key)
 	case sourceResource:
-		v, ok = ev.rl.Resource().Attributes().Get(src.key)
+		v, ok = ev.resource.Attributes().Get(src.key)
 	case sourceBodyKey:
-		if body := ev.lr.Body(); body.Type() == pcommon.ValueTypeMap {
+		if body := ev.Body(); body.Type() == pcommon.ValueTypeMap {
 			v, ok = body.Map().Get(src.key)
 		}
 	case sourceBody:
-		v, ok = ev.lr.Body(), true
+		v, ok = ev.Body(), true
 	case sourceScopeName:
-		return stringValue(ev.sl.Scope().Name())
+		return stringValue(ev.scope.Name())
 	case sourceScopeVersion:
-		return stringValue(ev.sl.Scope().Version())
+		return stringValue(ev.scope.Version())
 	case sourceSeverityText:
-		return stringValue(ev.lr.SeverityText())
+		if !ev.IsSpanEvent() {
+			return stringValue(ev.lr.SeverityText())
+		}
 	case sourceSeverityNumber:
-		if n := ev.lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
-			return value{kind: valueInt, i: int64(n)}
+		if !ev.IsSpanEvent() && ev.lr.SeverityNumber() != plog.SeverityNumberUnspecified {
+			return value{kind: valueInt, i: int64(ev.lr.SeverityNumber())}
 		}
 	case sourceTraceID:
-		if id := ev.lr.TraceID(); !id.IsEmpty() {
-			f := value{kind: valueID, idLen: len(id)}
-			copy(f.id[:], id[:])
-			return f
-		}
+		return ev.traceIDValue()
 	case sourceSpanID:
-		if id := ev.lr.SpanID(); !id.IsEmpty() {
-			f := value{kind: valueID, idLen: len(id)}
-			copy(f.id[:], id[:])
-			return f
+		return ev.spanIDValue()
+	case sourceSpanName, sourceSpanKind, sourceSpanStatusCode, sourceSpanStatusMessage, sourceParentSpanID:
+		if ev.IsSpanEvent() {
+			return readSpan(ev.span, src.kind)
+		}
+	case sourceSpanAttribute:
+		if ev.IsSpanEvent() {
+			v, ok = ev.span.Attributes().Get(src.key)
 		}
 	case sourceTargetDatabase, sourceTargetTable, sourceErrorCode, sourceGRPCCode, sourceErrorMessage:
 		return ev.Rejection.read(src.kind)
@@ -171,6 +195,89 @@ func (src source) read(ev *Event) value {
 		return value{}
 	}
 	return value{kind: valuePdata, v: v}
+}
+
+// readSpan reads a span's field.
+func readSpan(span ptrace.Span, kind sourceKind) value {
+	switch kind {
+	case sourceSpanName:
+		return stringValue(span.Name())
+	case sourceSpanKind:
+		return stringValue(SpanKindName(span.Kind()))
+	case sourceSpanStatusCode:
+		return stringValue(StatusCodeName(span.Status().Code()))
+	case sourceSpanStatusMessage:
+		return stringValue(span.Status().Message())
+	case sourceParentSpanID:
+		id := span.ParentSpanID()
+		return idValue(id[:])
+	}
+	return value{}
+}
+
+// SpanKindName is a span kind as OTLP's protobuf names it, and GreptimeDB's
+// trace tables write it (as_str_name, src/servers/src/otlp/trace/span.rs:213).
+func SpanKindName(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindInternal:
+		return "SPAN_KIND_INTERNAL"
+	case ptrace.SpanKindServer:
+		return "SPAN_KIND_SERVER"
+	case ptrace.SpanKindClient:
+		return "SPAN_KIND_CLIENT"
+	case ptrace.SpanKindProducer:
+		return "SPAN_KIND_PRODUCER"
+	case ptrace.SpanKindConsumer:
+		return "SPAN_KIND_CONSUMER"
+	}
+	return "SPAN_KIND_UNSPECIFIED"
+}
+
+// StatusCodeName is a span status code as OTLP's protobuf names it, and
+// GreptimeDB's trace tables write it (src/servers/src/otlp/trace/span.rs:245-249).
+func StatusCodeName(c ptrace.StatusCode) string {
+	switch c {
+	case ptrace.StatusCodeOk:
+		return "STATUS_CODE_OK"
+	case ptrace.StatusCodeError:
+		return "STATUS_CODE_ERROR"
+	}
+	return "STATUS_CODE_UNSET"
+}
+
+// traceIDValue is the event's trace id: a log record's, or its span's;
+// nothing when it has none.
+func (ev *Event) traceIDValue() value {
+	var id pcommon.TraceID
+	switch {
+	case ev.IsSpanEvent():
+		id = ev.span.TraceID()
+	case ev.lr != plog.LogRecord{}:
+		id = ev.lr.TraceID()
+	}
+	return idValue(id[:])
+}
+
+// spanIDValue is the event's span id: a log record's, or its span's;
+// nothing when it has none.
+func (ev *Event) spanIDValue() value {
+	var id pcommon.SpanID
+	switch {
+	case ev.IsSpanEvent():
+		id = ev.span.SpanID()
+	case ev.lr != plog.LogRecord{}:
+		id = ev.lr.SpanID()
+	}
+	return idValue(id[:])
+}
+
+// idValue is a trace or span id's value, copied; nothing for all zeros.
+func idValue(id []byte) value {
+	f := value{kind: valueID, idLen: len(id)}
+	if copy(f.id[:], id); f.id == [16]byte{} {
+		return value{}
+	}
+	return f
 }
 
 func stringValue(s string) value {

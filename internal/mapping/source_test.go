@@ -144,11 +144,12 @@ func TestReadSource(t *testing.T) {
 
 func TestCheckSource(t *testing.T) {
 	for _, ok := range []string{"attributes.a", "attributes.a.b", "resource.service.name", "body.x", "body", "scope.name", "scope.version",
-		"severity_text", "severity_number", "trace_id", "span_id"} {
+		"severity_text", "severity_number", "trace_id", "span_id", "span.name", "span.kind", "span.status_code",
+		"span.status_message", "span.parent_span_id", "span.attributes.http.route"} {
 		assert.NoError(t, CheckSource(ok), ok)
 	}
 	assert.EqualError(t, CheckSource(""), "must not be empty")
-	for _, bad := range []string{"attributes", "attributes.", "span.name", "Body", "resource"} {
+	for _, bad := range []string{"attributes", "attributes.", "span", "span.attributes.", "span.attributes", "span.Name", "Body", "resource"} {
 		assert.ErrorContains(t, CheckSource(bad), "is unknown", bad)
 	}
 }

@@ -37,6 +37,9 @@ type Spec struct {
 // under its own key.
 type Payload struct {
 	Body, Attributes, Resource, Scope, Severity, Trace bool
+	// Span writes a span event's span (name, kind, status, parent), and
+	// SpanAttributes its attributes within it; a log record has none.
+	Span, SpanAttributes bool
 }
 
 // Encoding is how JSON values travel to GreptimeDB.

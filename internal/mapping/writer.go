@@ -45,7 +45,7 @@ type Writer struct {
 	conv      converter
 	ids       idHasher
 	id        []byte
-	hexIDs    [2][32]byte // the trace and span ids of a JSONB payload
+	hexIDs    [3][32]byte // the trace, span and parent span ids of a JSONB payload
 	// inserts and requests hold what Pack returns, reused from push to
 	// push; between Start and Finish they only grow, so earlier results
 	// stay valid.

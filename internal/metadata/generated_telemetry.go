@@ -86,19 +86,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsDeadLettered, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_dead_lettered",
-		metric.WithDescription("Number of log records GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]"),
+		metric.WithDescription("Number of records (log records, or span events in a traces pipeline) GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_dropped",
-		metric.WithDescription("Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]"),
+		metric.WithDescription("Number of records (log records, or span events in a traces pipeline) not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsResent, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_resent",
-		metric.WithDescription("Number of log records sent again, alone, after GreptimeDB rejected the call that carried them with others; GreptimeDB may have stored them already, and then stores them twice (at most this many duplicates). [Development]"),
+		metric.WithDescription("Number of records (log records, or span events in a traces pipeline) sent again, alone, after GreptimeDB rejected the call that carried them with others; GreptimeDB may have stored them already, and then stores them twice (at most this many duplicates). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -71,7 +71,7 @@ func AssertEqualExporterGreptimeEventsInsertDuration(t *testing.T, tt *component
 func AssertEqualExporterGreptimeEventsRecordsDeadLettered(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_greptime_events_records_dead_lettered",
-		Description: "Number of log records GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]",
+		Description: "Number of records (log records, or span events in a traces pipeline) GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -87,7 +87,7 @@ func AssertEqualExporterGreptimeEventsRecordsDeadLettered(t *testing.T, tt *comp
 func AssertEqualExporterGreptimeEventsRecordsDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_greptime_events_records_dropped",
-		Description: "Number of log records not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]",
+		Description: "Number of records (log records, or span events in a traces pipeline) not written, by reason (filtered by the event-type filter, rejected permanently by GreptimeDB, invalid input, a tenant naming a database not allowed). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -103,7 +103,7 @@ func AssertEqualExporterGreptimeEventsRecordsDropped(t *testing.T, tt *component
 func AssertEqualExporterGreptimeEventsRecordsResent(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_greptime_events_records_resent",
-		Description: "Number of log records sent again, alone, after GreptimeDB rejected the call that carried them with others; GreptimeDB may have stored them already, and then stores them twice (at most this many duplicates). [Development]",
+		Description: "Number of records (log records, or span events in a traces pipeline) sent again, alone, after GreptimeDB rejected the call that carried them with others; GreptimeDB may have stored them already, and then stores them twice (at most this many duplicates). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
