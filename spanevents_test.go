@@ -2,7 +2,9 @@ package greptimeeventsexporter
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,4 +157,26 @@ func TestSpanEventsOfTenantsAndDeadLetters(t *testing.T) {
 	require.Len(t, letters.Rows, 1)
 	assert.Equal(t, "exception", letters.Rows[0]["type"])
 	assert.Contains(t, letters.Rows[0]["error_message"], `"intruder"`)
+}
+
+func TestSpanEventsInTheCatalog(t *testing.T) {
+	h := newHarness(t, setup{traces: true, configure: func(cfg *Config) {
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 64})
+	}})
+
+	require.NoError(t, h.traces.ConsumeTraces(context.Background(), spanTraces([]string{"exception"}, []string{"exception", "message"})))
+	h.shutdown() // writes the catalog
+
+	catalog, ok := h.srv.Table("public", "event_types")
+	require.True(t, ok)
+	byType := map[string]map[string]any{}
+	for _, row := range catalog.Rows {
+		byType[row["type"].(string)] = row
+	}
+	require.Contains(t, byType, "exception")
+	exception := byType["exception"]
+	assert.Equal(t, int64(2), exception["events"])
+	assert.True(t, strings.HasSuffix(exception["collector"].(string), "/greptime_events/traces"), exception["collector"])
+	assert.Equal(t, []any{"attributes.exception.message", "attributes.exception.type"}, exception["payload_keys"])
+	assert.Equal(t, int64(1), byType["message"]["events"])
 }
