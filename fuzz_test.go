@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
@@ -54,8 +55,10 @@ func TestFuzzCorpus(t *testing.T) {
 // server: tenants, event names, attribute keys and values, bodies and
 // timestamps of any bytes, where a record's data reaches the request header,
 // the type, the extra columns, the payload, the event id, the dead letters
-// and the catalog. Whatever comes in, nothing panics, and every record is
-// accounted for: written, dead-lettered, or counted as dropped.
+// and the catalog; the same data goes through the exporter of a traces
+// pipeline as span events and their span. Whatever comes in, nothing
+// panics, and every record is accounted for: written, dead-lettered, or
+// counted as dropped.
 func FuzzPush(f *testing.F) {
 	f.Add("team_a", "user.login", "user", "ada", "body", int64(1), 1.5, uint64(1_700_000_000_000_000_000))
 	f.Add("team_\xff", "bad\xffname", "k\xfe", "\x80", "\"\\\u2028", int64(math.MinInt64), math.NaN(), uint64(math.MaxUint64))
@@ -73,7 +76,7 @@ func FuzzPush(f *testing.F) {
 	cfg.ClientConfig.TLS.Insecure = true
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.RetryConfig.Enabled = false
-	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true}
+	cfg.Payload = PayloadConfig{Body: true, Attributes: true, Resource: true, Scope: true, Severity: true, Trace: true, Span: true, SpanAttributes: true}
 	cfg.Tenants = configoptional.Some(TenantsConfig{From: "resource.tenant", DatabasePattern: "team_.+"})
 	cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
 	cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Hour, MaxPayloadKeys: 8})
@@ -83,12 +86,20 @@ func FuzzPush(f *testing.F) {
 		{Name: "i", Source: "attributes.i", Type: ColumnTypeInt64},
 		{Name: "t", Source: "attributes.user", Type: ColumnTypeTimestamp},
 		{Name: "j", Source: "body", Type: ColumnTypeJSON},
+		{Name: "span", Source: "span.name", SemanticType: "tag"},
+		{Name: "span_user", Source: "span.attributes.user", Type: ColumnTypeJSON},
 	}}}
 	require.NoError(f, cfg.Validate())
 	exp, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(tel), cfg)
 	require.NoError(f, err)
 	require.NoError(f, exp.Start(context.Background(), componenttest.NewNopHost()))
 	f.Cleanup(func() { require.NoError(f, exp.Shutdown(context.Background())) })
+	traceTel := componenttest.NewTelemetry()
+	f.Cleanup(func() { require.NoError(f, traceTel.Shutdown(context.Background())) })
+	traces, err := NewFactory().CreateTraces(context.Background(), metadatatest.NewSettings(traceTel), cfg)
+	require.NoError(f, err)
+	require.NoError(f, traces.Start(context.Background(), componenttest.NewNopHost()))
+	f.Cleanup(func() { require.NoError(f, traces.Shutdown(context.Background())) })
 
 	f.Fuzz(func(t *testing.T, tenant, eventName, attrKey, value, body string, i int64, d float64, ts uint64) {
 		ld := plog.NewLogs()
@@ -117,6 +128,34 @@ func FuzzPush(f *testing.F) {
 			require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
 		}
 		assert.Equal(t, int64(ld.LogRecordCount()), accounted(tel)-before, "every record written, dead-lettered or dropped")
+
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rl.Resource().CopyTo(rs.Resource())
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName(value)
+		span := ss.Spans().AppendEmpty()
+		span.SetName(value)
+		span.SetTraceID(pcommon.TraceID{byte(i)})
+		span.SetStartTimestamp(pcommon.Timestamp(ts))
+		span.Status().SetMessage(body)
+		span.Attributes().PutStr("user", value)
+		span.Attributes().PutStr(attrKey, body)
+		for range 2 {
+			se := span.Events().AppendEmpty()
+			se.SetName(eventName)
+			se.Attributes().PutStr(attrKey, value)
+			se.Attributes().PutStr("user", value)
+			se.Attributes().PutInt("i", i)
+			se.Attributes().PutDouble("d", d)
+		}
+		before = accounted(traceTel)
+
+		err = traces.ConsumeTraces(context.Background(), td)
+		if err != nil {
+			require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
+		}
+		assert.Equal(t, int64(2), accounted(traceTel)-before, "every span event written, dead-lettered or dropped")
 	})
 }
 
