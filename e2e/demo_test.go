@@ -48,12 +48,17 @@ func TestDemo(t *testing.T) {
 				"SELECT collector, payload_keys FROM event_types WHERE type = 'user.login';",
 				"FROM events_rejected GROUP BY target_table, type, error_code, error_message;",
 				"OK: all 28 events arrived exactly once, each with its type, payload and timestamp.",
+				"OK: both span events arrived exactly once; the span without events wrote nothing.",
 			},
 			wantLines: []*regexp.Regexp{
 				// table_name, type, events, first_seen, last_seen, payload_keys
 				catalogLine("user.login", 8, "attributes.client.address attributes.event.id attributes.event.name attributes.login.success attributes.user.id body.error body.latency_ms body.method body.user"),
 				catalogLine("cache.evicted", 4, "attributes.cache.hit_ratio attributes.cache.name attributes.event.id attributes.event.name body.key body.reason body.size_bytes"),
 				catalogLine("log", 4, "attributes.event.id attributes.http.response.status_code attributes.http.route"),
+				// The traces pipeline's exporter, in a section of its own.
+				regexp.MustCompile(`(?m)^  collector .+/greptime_events/traces, started `),
+				catalogLine("exception", 1, "attributes.event.id attributes.exception.message attributes.exception.type"),
+				catalogLine("message", 1, "attributes.event.id attributes.rpc.message.id attributes.rpc.message.type"),
 			},
 		},
 		{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ func TestSpanEvents(t *testing.T) {
 			waitForRows(t, standInReader(srv), "events", messages+len(logged), 30*time.Second)
 			col.stop(t)
 
+			if got := srv.Tables("public"); !slices.Equal(got, []string{"events", "exceptions"}) {
+				t.Errorf("tables %v, want [events exceptions]: nothing but the events", got)
+			}
 			checkExceptions(t, srv, spans, exceptions)
 			rows := readRows(t, standInReader(srv), "events")
 			gotMessages := map[string]int{}

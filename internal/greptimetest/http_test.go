@@ -456,9 +456,10 @@ func constString(e ast.Expr, consts map[string]string) (string, bool) {
 // TestDemoQueries runs the queries the demo prints, over the HTTP API.
 func TestDemoQueries(t *testing.T) {
 	queries := demoQueries(t)
-	require.Len(t, queries, 8)
+	require.Len(t, queries, 9)
 	s := startHTTPServer(t, Config{})
 	fillEventTables(t, s)
+	addSpanEvent(t, s)
 	for _, q := range queries {
 		a := postSQL(t, s, q, "")
 		if !assert.Equal(t, http.StatusOK, a.status, "%s\n%s", q, a.raw) {

@@ -43,6 +43,26 @@ func fillEventTables(t *testing.T, s *Server) {
 		ev("user.login", "e4", `{"body":{"user":"alice","method":"password","latency_ms":10},"attributes":{"client.address":"10.0.0.10","login.success":true}}`, ts6),
 	)}}))
 
+	// The exceptions table of examples/span-events.yaml.
+	exceptions := eventSchema(
+		col("service", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
+		col("exception_type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
+		col("trace_id", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
+		col("span_id", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
+		col("span_name", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
+		col("http_route", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
+	)
+	exc := func(service, excType, traceID, spanID, route string, ts int64) []*greptimev1.Value {
+		payload := `{"attributes":{"exception.type":"` + excType + `","exception.message":"declined"},"span":{"name":"POST ` + route + `","kind":"SPAN_KIND_SERVER","status_code":"STATUS_CODE_ERROR"}}`
+		return append(event("exception", payload, ts), str(service), str(excType), str(traceID), str(spanID), str("POST "+route), str(route))
+	}
+	requireOK(t, do(ctx, c, req{db: "public", hints: "append_mode=true, ttl=90d", inserts: []*greptimev1.RowInsertRequest{insert("exceptions", exceptions,
+		exc("checkout", "PaymentError", "aa01", "bb01", "/checkout", ts1),
+		exc("checkout", "PaymentError", "aa02", "bb02", "/checkout", ts2),
+		exc("checkout", "TimeoutError", "aa03", "bb03", "/checkout", ts3),
+		exc("search", "TimeoutError", "aa04", "bb04", "/search", ts4),
+	)}}))
+
 	rejected := eventSchema(
 		col("target_database", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
 		col("target_table", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
@@ -80,6 +100,16 @@ func fillEventTables(t *testing.T, s *Server) {
 	)}}))
 }
 
+// addSpanEvent adds to events what the demo's traces pipeline writes there:
+// an exception span event.
+func addSpanEvent(t *testing.T, s *Server) {
+	t.Helper()
+	events := eventSchema(col("event_id", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG))
+	requireOK(t, do(ctxT(t), dial(t, s.Addr(), nil), req{db: "public", inserts: []*greptimev1.RowInsertRequest{insert("events", events,
+		append(event("exception", `{"attributes":{"exception.type":"*errors.errorString","exception.message":"card declined"},"span":{"name":"POST /checkout","kind":"SPAN_KIND_SERVER","status_code":"STATUS_CODE_ERROR"}}`, ts6+1), str("e7")),
+	)}}))
+}
+
 func execOne(t *testing.T, st *Store, db, sql string) Result {
 	t.Helper()
 	res, err := st.ExecSQL(db, sql)
@@ -110,7 +140,7 @@ func TestExecSQL(t *testing.T) {
 		cols []string
 		rows [][]any
 	}{
-		{"SHOW TABLES", []string{"Tables_in_public:String"}, [][]any{{"event_types"}, {"events"}, {"events_rejected"}}},
+		{"SHOW TABLES", []string{"Tables_in_public:String"}, [][]any{{"event_types"}, {"events"}, {"events_rejected"}, {"exceptions"}}},
 		{"show tables like 'events%';", []string{"Tables_in_public:String"}, [][]any{{"events"}, {"events_rejected"}}},
 		{"SHOW TABLES FROM nosuch", []string{"Tables_in_nosuch:String"}, [][]any{}},
 		{"SHOW DATABASES", []string{"Database:String"}, [][]any{{"information_schema"}, {"public"}}},

@@ -65,14 +65,32 @@ func (db *greptimeDB) printCatalog(ctx context.Context, w io.Writer) ([]catalogR
 		fmt.Fprintln(w)
 		return nil, nil
 	}
-	fmt.Fprintf(w, "  collector %s, started %s\n", rows[0].collector, rows[0].startedAt.Format(time.RFC3339Nano))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  table_name\ttype\tevents\tfirst_seen\tlast_seen\tpayload_keys")
+	// One section per collector: the logs pipeline's exporter, and the
+	// traces pipeline's (its collector ends in /traces).
+	var collectors []string
 	for _, r := range rows {
-		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\n", r.table, r.eventType, r.events,
-			r.first.Format("15:04:05.000"), r.last.Format("15:04:05.000"), strings.Join(r.payloadKeys, " "))
+		if !slices.Contains(collectors, r.collector) {
+			collectors = append(collectors, r.collector)
+		}
 	}
-	_ = tw.Flush()
+	slices.Sort(collectors)
+	for _, c := range collectors {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		started := false
+		for _, r := range rows {
+			if r.collector != c {
+				continue
+			}
+			if !started {
+				fmt.Fprintf(w, "  collector %s, started %s\n", r.collector, r.startedAt.Format(time.RFC3339Nano))
+				fmt.Fprintln(tw, "  table_name\ttype\tevents\tfirst_seen\tlast_seen\tpayload_keys")
+				started = true
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%s\n", r.table, r.eventType, r.events,
+				r.first.Format("15:04:05.000"), r.last.Format("15:04:05.000"), strings.Join(r.payloadKeys, " "))
+		}
+		_ = tw.Flush()
+	}
 	fmt.Fprintln(w)
 	return rows, nil
 }

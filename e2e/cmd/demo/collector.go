@@ -33,6 +33,7 @@ func startCollector(w io.Writer, o options, endpoint string) (*runningCollector,
 		"service::telemetry::metrics::level=none",
 	}
 	set = append(set, optInSet()...) // the event catalog and the dead-letter table
+	set = append(set, tracesPipelineSet()...)
 	set = append(set, o.set...)
 	fmt.Fprintf(w, "collector   %s --config %s\n", o.collector, o.config)
 	for _, s := range set {

@@ -5,8 +5,9 @@
 // It starts a GreptimeDB (a real one when GREPTIMEDB_ENDPOINT names its gRPC
 // address, otherwise the project's in-memory stand-in), then the
 // otelcol-greptime-events collector with examples/collector.yaml, its event
-// catalog and dead-letter table turned on; sends a mix of events over OTLP
-// with the OpenTelemetry Go SDK; shows the exporter's flush as it happens;
+// catalog and dead-letter table turned on and greptime_events in a traces
+// pipeline too; sends a mix of events over OTLP with the OpenTelemetry Go SDK,
+// and three spans, two with span events; shows the exporter's flush as it happens;
 // prints the event tables, the catalog, the (empty) dead-letter table and the
 // SQL that shows the same in GreptimeDB; and stops everything it started, on
 // Ctrl-C too. It exits 1 if an event did not arrive exactly once, intact, if
@@ -77,7 +78,7 @@ func runUntilSignal(o options) int {
 
 // run is the demo: each step prints what it does to w.
 func run(ctx context.Context, w io.Writer, o options) (err error) {
-	fmt.Fprintln(w, "greptime_events demo: OTLP logs -> otelcol-greptime-events -> GreptimeDB event tables")
+	fmt.Fprintln(w, "greptime_events demo: OTLP logs and span events -> otelcol-greptime-events -> GreptimeDB event tables")
 	fmt.Fprintln(w)
 
 	db, err := openGreptimeDB(ctx, w)
@@ -101,6 +102,11 @@ func run(ctx context.Context, w io.Writer, o options) (err error) {
 	if err := sendEvents(ctx, w, col.grpcAddr, runID, sent); err != nil {
 		return err
 	}
+	spanRunID := "spans" + runID // not runID's prefix: the log events' checks leave them out
+	spansSent, err := sendSpans(ctx, w, col.grpcAddr, spanRunID)
+	if err != nil {
+		return err
+	}
 	if db.reader != nil {
 		if err := waitForFlush(ctx, w, db, runID, len(sent), o.timeout); err != nil {
 			return err
@@ -121,10 +127,12 @@ func run(ctx context.Context, w io.Writer, o options) (err error) {
 		return err
 	}
 	stored := events.OfRun(rows, runID)
+	spanRows := events.OfRun(rows, spanRunID)
 	if err := db.printTables(ctx, w); err != nil {
 		return err
 	}
 	printOnePerType(w, stored)
+	spanProblems := checkSpanEvents(w, spansSent, spanRows)
 	catalog, err := db.printCatalog(ctx, w)
 	if err != nil {
 		return err
@@ -134,9 +142,9 @@ func run(ctx context.Context, w io.Writer, o options) (err error) {
 		return err
 	}
 	printSQL(w, db)
-	var problems []string
+	problems := spanProblems
 	if db.standIn != nil { // a real GreptimeDB's catalog also counts earlier runs
-		problems = checkCatalog(catalog, stored)
+		problems = append(problems, checkCatalog(catalog, append(stored, spanRows...))...)
 	}
 	if rejected > 0 {
 		problems = append(problems, fmt.Sprintf("%s: %d events rejected by GreptimeDB", deadLetterTable, rejected))

@@ -14,6 +14,8 @@ var eventQueries = []string{
 	"SELECT json_get_string(payload, 'body.user') AS login_user, count(*) AS logins FROM " + table +
 		" WHERE type = 'user.login' GROUP BY login_user ORDER BY login_user;",
 	"SELECT timestamp, type, json_to_string(payload) AS payload FROM " + table + " ORDER BY timestamp DESC LIMIT 3;",
+	"SELECT timestamp, json_get_string(payload, 'span.name') AS span, json_get_string(payload, 'attributes[\"exception.message\"]') AS message FROM " +
+		table + " WHERE type = 'exception' ORDER BY timestamp DESC LIMIT 10;",
 }
 
 // catalogQueries list the event types the catalog holds, across collectors
