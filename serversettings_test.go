@@ -61,6 +61,12 @@ func TestFrontendThatCreatesNoTables(t *testing.T) {
 			`TIME INDEX ("timestamp"), PRIMARY KEY ("type")) `+
 			`WITH ('ttl' = '90d', 'append_mode' = 'true', 'compaction.type' = 'twcs', 'compaction.twcs.time_window' = '1d')`,
 			logged[0].ContextMap()["sql"])
+
+		// The statement logged is the fix: run, the next push lands.
+		_, err = h.srv.Store().ExecSQL("public", logged[0].ContextMap()["sql"].(string))
+		require.NoError(t, err)
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a", "b")))
+		assert.Equal(t, 2, h.srv.RowCount("public", "events"))
 	})
 
 	t.Run("new columns", func(t *testing.T) {
@@ -89,6 +95,13 @@ func TestFrontendThatCreatesNoTables(t *testing.T) {
 		assert.Equal(t, `ALTER TABLE "events" ADD COLUMN IF NOT EXISTS "user" STRING PRIMARY KEY, ADD COLUMN IF NOT EXISTS "n" BIGINT`,
 			logged[0].ContextMap()["sql"])
 		assertRecordsDropped(t, h.tel, counts{"rejected": 1})
+
+		// The statement logged is the fix: run, the next push lands.
+		_, err = h.srv.Store().ExecSQL("public", logged[0].ContextMap()["sql"].(string))
+		require.NoError(t, err)
+		h.srv.Reset()
+		require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")))
+		assert.Equal(t, 1+1, h.srv.RowCount("public", "events"), "the row from before, and the event")
 	})
 
 	t.Run("new columns, dead-lettered", func(t *testing.T) {
