@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -310,6 +312,8 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.ClientConfig.Endpoint == "" {
 		errs = append(errs, errors.New(`"endpoint" must not be empty`))
+	} else {
+		errs = append(errs, validateEndpointPort(cfg.ClientConfig.Endpoint))
 	}
 	errs = append(errs, validateCompression(cfg.ClientConfig.Compression))
 	errs = append(errs, validateCatalog(cfg.Catalog))
@@ -513,6 +517,28 @@ func (ec EventConfig) validate(key string) []error {
 // validateCompression allows what GreptimeDB's gRPC services decompress:
 // gzip and zstd (src/servers/src/grpc/builder.rs:64-65). tonic answers any
 // other grpc-encoding, such as configgrpc's snappy, with Unimplemented.
+// validateEndpointPort refuses an endpoint whose port no server can have:
+// not a number, or outside 1-65535. gRPC would only fail at each dial. A
+// target with a scheme other than dns (unix:, passthrough: ...) is gRPC's
+// to read, and so is an address without a port.
+func validateEndpointPort(endpoint string) error {
+	addr := endpoint
+	if scheme, rest, ok := strings.Cut(endpoint, "://"); ok {
+		if scheme != "dns" {
+			return nil
+		}
+		addr = rest[strings.IndexByte(rest, '/')+1:] // dns://[authority]/host:port
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil // no port: gRPC's default
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf(`"endpoint" %q: the port must be a number from 1 to 65535, got %q`, endpoint, port)
+	}
+	return nil
+}
+
 func validateCompression(c configcompression.Type) error {
 	switch c {
 	case "", "none", configcompression.TypeGzip, configcompression.TypeZstd:

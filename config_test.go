@@ -141,6 +141,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "tenants_database_in_upper_case"), wantErr: `"tenants::databases[0]" "Acme": write it "acme"; GreptimeDB creates databases in lower case (CREATE DATABASE Acme makes acme), and tenants are matched in lower case`},
 		{id: component.NewIDWithName(metadata.Type, "small_max_request_bytes"), wantErr: `"max_request_bytes" must be at least 1024, got 100`},
 		{id: component.NewIDWithName(metadata.Type, "span_attributes_without_span"), wantErr: `"payload::span_attributes" needs "payload::span"`},
+		{id: component.NewIDWithName(metadata.Type, "endpoint_port_out_of_range"), wantErr: `"endpoint" "localhost:99999": the port must be a number from 1 to 65535, got "99999"`},
+		{id: component.NewIDWithName(metadata.Type, "endpoint_port_not_a_number"), wantErr: `"endpoint" "dns:///greptimedb-frontend:grpc": the port must be a number from 1 to 65535, got "grpc"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -185,4 +187,14 @@ func TestPasswordIsOpaque(t *testing.T) {
 	printed := fmt.Sprintf("%+v %v %v", cfg, *cfg, out.ToStringMap())
 	assert.NotContains(t, printed, "s3cret")
 	assert.NotContains(t, printed, "proxy-s3cret")
+}
+
+func TestEndpointPort(t *testing.T) {
+	for _, ok := range []string{"localhost:4001", "[::1]:4001", "dns:///greptimedb-frontend.svc:4001", "dns://8.8.8.8/greptimedb:4001",
+		"unix:///run/greptimedb.sock", "greptimedb.example.com", "10.0.0.7:65535"} {
+		assert.NoError(t, validateEndpointPort(ok), ok)
+	}
+	for _, bad := range []string{"localhost:99999", "localhost:0", "10.0.0.7:-1", "localhost:grpc", "dns:///greptimedb:70000"} {
+		assert.ErrorContains(t, validateEndpointPort(bad), "the port must be a number from 1 to 65535", bad)
+	}
 }
