@@ -40,6 +40,9 @@ type eventsExporter struct {
 	// credentialsLogged is set once refused credentials have been logged,
 	// and cleared by the next successful call.
 	credentialsLogged atomic.Bool
+	// tlsHintLogged is set once a TLS handshake answered in plain gRPC has
+	// been explained.
+	tlsHintLogged atomic.Bool
 }
 
 func newEventsExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*eventsExporter, error) {

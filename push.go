@@ -192,6 +192,10 @@ func (p *push) call(ctx context.Context, inserts []mapping.Insert, hints string,
 		outcome = outcomeRetryable
 		e.logger.Debug("Insert failed, will retry", zap.Int("inserts", len(inserts)), zap.Error(f.err))
 	}
+	if f.tlsToPlaintext() && e.tlsHintLogged.CompareAndSwap(false, true) {
+		e.logger.Error(`GreptimeDB's endpoint speaks plain gRPC, not TLS: set "tls::insecure: true" for it, or configure TLS on GreptimeDB; until then every insert fails and is retried`,
+			zap.String("endpoint", e.cfg.ClientConfig.Endpoint), zap.Error(f.err))
+	}
 	for _, tc := range st.tables {
 		e.metrics.callTook(ctx, tc.table, seconds, outcome)
 	}

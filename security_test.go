@@ -288,3 +288,27 @@ func TestTenantSourceIsNamedAtStart(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSAgainstAPlainServerSaysHowToFixIt: TLS is on by default, and
+// GreptimeDB serves plain gRPC unless configured for TLS. The exporter says
+// once what to set, not only grpc's "first record does not look like a TLS
+// handshake" on every retry.
+func TestTLSAgainstAPlainServerSaysHowToFixIt(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.ClientConfig.TLS.Insecure = false // the default
+		cfg.TimeoutConfig.Timeout = 5 * time.Second
+	}})
+
+	for range 3 {
+		err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("a"))
+		require.Error(t, err)
+		assert.False(t, consumererror.IsPermanent(err), "retried: the server may yet speak TLS")
+	}
+
+	hints := h.logs.FilterMessageSnippet(`set "tls::insecure: true"`).All()
+	require.Len(t, hints, 1, "said once")
+	assert.Equal(t, zapcore.ErrorLevel, hints[0].Level)
+	assert.Equal(t, h.srvCfg.Addr, hints[0].ContextMap()["endpoint"])
+	assert.Contains(t, hints[0].ContextMap()["error"], "first record does not look like a TLS handshake")
+	assert.Zero(t, h.srv.RowCount("public", "events"))
+}

@@ -247,6 +247,15 @@ func classify(callErr error, trailer metadata.MD, throttleDelay time.Duration) c
 	return f
 }
 
+// tlsToPlaintext reports a TLS handshake answered by a server that speaks
+// plain gRPC: TLS is on by default (configtls), and GreptimeDB serves plain
+// gRPC unless configured for TLS. Go's TLS client says so in these words
+// (crypto/tls, conn.go), and gRPC passes them on in an Unavailable status.
+func (f callFailure) tlsToPlaintext() bool {
+	return f.grpc != nil && f.grpc.Code() == codes.Unavailable &&
+		strings.Contains(f.grpc.Message(), "first record does not look like a TLS handshake")
+}
+
 // encodeFailure is a request the exporter cannot encode: a name that is not
 // valid UTF-8, which Validate and tenants keep out. It is permanent.
 func encodeFailure(err error) callFailure {
