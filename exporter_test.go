@@ -193,6 +193,27 @@ func TestRejectedSharedCallIsSentAgainOneInsertAtATime(t *testing.T) {
 	require.Len(t, h.srv.Calls(), 6)
 }
 
+// TestRejectedCallOfOneInsertCountsNoResend: a call of a single insert
+// GreptimeDB refuses outright stored nothing of it, so sending it again
+// alone duplicates nothing: no warning, no records_resent.
+func TestRejectedCallOfOneInsertCountsNoResend(t *testing.T) {
+	h := newHarness(t, setup{})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A"))) // settles the layout
+	h.srv.FailNextWith(1, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments,
+		Message: "Invalid request to region 4398046511104(1024, 0), reason: column payload expect type Json"})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "A")))
+
+	calls := h.srv.Calls()[1:]
+	require.Len(t, calls, 2, "the shared call, then the insert alone with its hints")
+	assert.Equal(t, map[string]string{"auto_create_table": "false"}, calls[0].Hints)
+	assert.Equal(t, defaultHints, calls[1].Hints)
+	assert.Equal(t, 1+2, h.srv.RowCount("public", "events"))
+	_, err := h.tel.GetMetric("otelcol_exporter_greptime_events_records_resent")
+	assert.Error(t, err, "nothing counted as resent")
+	assert.Zero(t, h.logs.FilterMessageSnippet("sending its inserts again one at a time").Len())
+}
+
 func TestTableGoneBehindTheExporterComesBackWithItsOptions(t *testing.T) {
 	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.TTL = 720 * time.Hour
