@@ -13,7 +13,7 @@ FUZZMINIMIZE ?= 10s
 # package:target for each fuzz target
 FUZZ_TARGETS := ./internal/mapping:FuzzMapping ./internal/mapping:FuzzRecord .:FuzzPush ./internal/jsonenc:FuzzJSON ./internal/jsonb:FuzzEncode
 
-.PHONY: test build run demo standin generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-golangci lint-generate lint-tidy
+.PHONY: test build run demo standin telemetrygen generate bench fuzz fuzz-smoke lint lint-fmt lint-vet lint-golangci lint-generate lint-tidy
 
 ## test: every test with the race detector: the exporter's, then the end-to-end
 ## tests against the built collector (what CI runs)
@@ -104,6 +104,9 @@ $(OTELCOL): $(OCB) builder-config.yaml go.mod go.sum $(filter-out %_test.go,$(wi
 # telemetrygen, the version pinned by the tool directive in e2e/go.mod
 $(TELEMETRYGEN): e2e/go.mod e2e/go.sum
 	$(GO) -C e2e build -o $(TELEMETRYGEN) github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen
+
+## telemetrygen: contrib's telemetrygen into bin/, to send OTLP by hand (README: Try it by hand)
+telemetrygen: $(TELEMETRYGEN)
 
 ## run: the built collector with examples/collector.yaml
 run: build
