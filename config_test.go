@@ -198,3 +198,18 @@ func TestEndpointPort(t *testing.T) {
 		assert.ErrorContains(t, validateEndpointPort(bad), "the port must be a number from 1 to 65535", bad)
 	}
 }
+
+// TestOptionalSectionsCanBeTurnedOff: dead_letter, event_catalog and
+// tenants take "enabled: false", which keeps a section written out but off.
+func TestOptionalSectionsCanBeTurnedOff(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "optional_sections_off").String())
+	require.NoError(t, err)
+	cfg := defaultConfig()
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+	assert.False(t, cfg.DeadLetter.HasValue())
+	assert.False(t, cfg.EventCatalog.HasValue())
+	assert.False(t, cfg.Tenants.HasValue())
+}

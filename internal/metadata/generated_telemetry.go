@@ -86,7 +86,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExporterGreptimeEventsRecordsDeadLettered, err = builder.meter.Int64Counter(
 		"otelcol_exporter_greptime_events_records_dead_lettered",
-		metric.WithDescription("Number of records (log records, or span events in a traces pipeline) GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]"),
+		metric.WithDescription("Number of records (log records, or span events in a traces pipeline) written to the dead-letter table, by the table they were meant for; GreptimeDB rejected them, they cannot be stored, or their tenant is not allowed or its database is missing or denied. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

@@ -71,7 +71,7 @@ func AssertEqualExporterGreptimeEventsInsertDuration(t *testing.T, tt *component
 func AssertEqualExporterGreptimeEventsRecordsDeadLettered(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_greptime_events_records_dead_lettered",
-		Description: "Number of records (log records, or span events in a traces pipeline) GreptimeDB rejected that were written to the dead-letter table, by the table they were meant for. [Development]",
+		Description: "Number of records (log records, or span events in a traces pipeline) written to the dead-letter table, by the table they were meant for; GreptimeDB rejected them, they cannot be stored, or their tenant is not allowed or its database is missing or denied. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
