@@ -40,6 +40,53 @@ const (
 var clusterHosts = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
 
 func TestClusterOfFrontends(t *testing.T) {
+	frontends, h, dnsQueries := startClusterExporter(t)
+	p := startClusterProducer(h.exp)
+	defer p.stop()
+
+	// Calls spread over all three frontends.
+	require.Eventually(t, func() bool {
+		for _, f := range frontends {
+			if okCalls(f) == 0 {
+				return false
+			}
+		}
+		return true
+	}, clusterWait, time.Millisecond, "every frontend serves calls")
+	assert.Positive(t, dnsQueries.Load(), "the frontends were found through the test's DNS server")
+
+	survivors := killOneMidWrite(t, frontends)
+
+	// Keep sending until the survivors have served a few more calls.
+	servedBefore := okCalls(survivors...)
+	require.Eventually(t, func() bool { return okCalls(survivors...) >= servedBefore+clusterAfterKill },
+		clusterWait, time.Millisecond, "the survivors keep serving")
+	sent := p.stop()
+	require.NoError(t, p.err())
+
+	// Every event lands: with event ids the table keeps one row per event,
+	// so its row count reaches the number sent exactly when all have landed.
+	store := frontends[0].Store()
+	require.Eventually(t, func() bool { return store.RowCount("public", "events") >= sent },
+		clusterWait, 5*time.Millisecond, "events still missing")
+	h.shutdown()
+
+	stored := assertEachEventOnce(t, store, sent)
+	written, applied := assertFailedWritesCollapsed(t, frontends, sent)
+	for i, f := range frontends {
+		ok, failed := callOutcomes(f)
+		t.Logf("frontend %d (%s): %d calls served, %d failed", i, f.Addr(), ok, failed)
+	}
+	t.Logf("%d events sent, %d rows stored, %d rows written, %d of them applied by calls that failed and collapsed, %d DNS queries",
+		sent, stored, written, applied, dnsQueries.Load())
+}
+
+// startClusterExporter starts three frontends sharing one store, a DNS
+// server that names them, and an exporter that finds them through it and
+// spreads its calls over them, with event ids, a deep queue, small batches
+// and fast retries.
+func startClusterExporter(t *testing.T) ([]*greptimetest.Server, *harness, *atomic.Int64) {
+	t.Helper()
 	frontends, err := greptimetest.StartCluster(greptimetest.Config{}, clusterHosts...)
 	require.NoError(t, err)
 	for _, f := range frontends {
@@ -65,44 +112,27 @@ func TestClusterOfFrontends(t *testing.T) {
 		cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
 		cfg.RetryConfig.MaxElapsedTime = clusterWait
 	}})
+	return frontends, h, dnsQueries
+}
 
-	p := startClusterProducer(h.exp)
-	defer p.stop()
-
-	// Calls spread over all three frontends.
-	require.Eventually(t, func() bool {
-		for _, f := range frontends {
-			if okCalls(f) == 0 {
-				return false
-			}
-		}
-		return true
-	}, clusterWait, time.Millisecond, "every frontend serves calls")
-	assert.Positive(t, dnsQueries.Load(), "the frontends were found through the test's DNS server")
-
-	// Kill one frontend while it holds a write it has applied but not yet
-	// answered: its client sees the call fail and retries it elsewhere.
-	victim, survivors := frontends[1], []*greptimetest.Server{frontends[0], frontends[2]}
+// killOneMidWrite kills the second frontend while it holds a write it has
+// applied but not yet answered, so that its client sees the call fail and
+// retries it elsewhere. It returns the survivors.
+func killOneMidWrite(t *testing.T, frontends []*greptimetest.Server) []*greptimetest.Server {
+	t.Helper()
+	victim := frontends[1]
 	victim.SetAnswerDelay(time.Hour)
 	require.Eventually(t, func() bool { return victim.Delayed() > 0 }, clusterWait, time.Millisecond,
 		"a write applied by the victim waits for its answer")
-	servedBefore := okCalls(survivors...)
 	victim.Stop()
+	return []*greptimetest.Server{frontends[0], frontends[2]}
+}
 
-	// Keep sending until the survivors have served a few more calls.
-	require.Eventually(t, func() bool { return okCalls(survivors...) >= servedBefore+clusterAfterKill },
-		clusterWait, time.Millisecond, "the survivors keep serving")
-	sent := p.stop()
-	require.NoError(t, p.err())
-
-	// Every event lands: with event ids the table keeps one row per event,
-	// so its row count reaches the number sent exactly when all have landed.
-	store := frontends[0].Store()
-	require.Eventually(t, func() bool { return store.RowCount("public", "events") >= sent },
-		clusterWait, 5*time.Millisecond, "events still missing")
-	h.shutdown()
-
-	// ... and lands once.
+// assertEachEventOnce checks that the table holds exactly one row of each
+// of the sent events (numbered by their seq attribute), and returns its
+// rows.
+func assertEachEventOnce(t *testing.T, store *greptimetest.Store, sent int) int {
+	t.Helper()
 	tbl, ok := store.Table("public", "events")
 	require.True(t, ok)
 	rowsPerSeq := map[int]int{}
@@ -117,10 +147,15 @@ func TestClusterOfFrontends(t *testing.T) {
 	for seq := range sent {
 		assert.Equal(t, 1, rowsPerSeq[seq], "rows of event %d", seq)
 	}
+	return len(tbl.Rows)
+}
 
-	// The victim stored rows of calls its client saw fail; their retries
-	// wrote them again through the survivors, and the event ids collapsed them.
-	applied, written := 0, 0
+// assertFailedWritesCollapsed checks that the victim stored rows of calls
+// its client saw fail, and that their retries wrote them again through the
+// survivors, where the event ids collapsed them. It returns the rows
+// written in all, and those applied by calls that failed.
+func assertFailedWritesCollapsed(t *testing.T, frontends []*greptimetest.Server, sent int) (written, applied int) {
+	t.Helper()
 	for _, f := range frontends {
 		for _, c := range f.Calls() {
 			written += c.StoredRows
@@ -131,20 +166,19 @@ func TestClusterOfFrontends(t *testing.T) {
 	}
 	assert.Positive(t, applied, "the victim applied rows of calls that failed")
 	assert.GreaterOrEqual(t, written-sent, applied, "those rows were written again and collapsed")
+	return written, applied
+}
 
-	for i, f := range frontends {
-		ok, failed := 0, 0
-		for _, c := range f.Calls() {
-			if c.Code == codes.OK {
-				ok++
-			} else {
-				failed++
-			}
+// callOutcomes counts a frontend's calls that succeeded and failed.
+func callOutcomes(f *greptimetest.Server) (ok, failed int) {
+	for _, c := range f.Calls() {
+		if c.Code == codes.OK {
+			ok++
+		} else {
+			failed++
 		}
-		t.Logf("frontend %d (%s): %d calls served, %d failed", i, f.Addr(), ok, failed)
 	}
-	t.Logf("%d events sent, %d rows stored, %d rows written, %d of them applied by calls that failed and collapsed, %d DNS queries",
-		sent, len(tbl.Rows), written, applied, dnsQueries.Load())
+	return ok, failed
 }
 
 // okCalls counts the successful calls the servers have recorded.

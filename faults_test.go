@@ -178,35 +178,11 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
-	h := newHarness(t, setup{
-		server:     greptimetest.Config{Users: sc.users},
-		queue:      true,
-		lateServer: true,
-		configure: func(cfg *Config) {
-			cfg.TimeoutConfig.Timeout = faultTimeout
-			cfg.Events = map[string]EventConfig{"audit": {Table: "audit"}}
-			if sc.password != "" {
-				cfg.Username, cfg.Password = "exporter", configopaque.String(sc.password)
-			}
-			batch := cfg.QueueConfig.Get().Batch.Get()
-			batch.MinSize = faultBatchSize
-			batch.FlushTimeout = 20 * time.Millisecond
-			cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
-			cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
-			cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
-			if sc.oneAtATime {
-				cfg.QueueConfig.Get().NumConsumers = 1
-			}
-			cfg.EventID.Enabled = sc.eventID
-		},
-	})
+	h := faultHarness(t, sc)
 	startServer := func() {
 		h.startServer()
 		if sc.settleFirst {
-			require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes(faultEventTypes...)))
-			require.Eventually(t, func() bool {
-				return h.srv.RowCount("public", "events")+h.srv.RowCount("public", "audit") == len(faultEventTypes)
-			}, 30*time.Second, 5*time.Millisecond, "every layout settled")
+			settleLayouts(t, h)
 		}
 		if sc.inject != nil {
 			sc.inject(h.srv)
@@ -229,29 +205,85 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 	}
 
 	// Wait until every event is accounted for: landed or counted as dropped.
-	dropped := func() int {
-		if _, err := h.tel.GetMetric("otelcol_exporter_greptime_events_records_dropped"); err != nil {
-			return 0 // nothing dropped yet
-		}
-		drops := counted(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
-		return int(drops["rejected"] + drops["invalid"])
-	}
 	require.Eventually(t, func() bool {
-		return len(landedEvents(h.srv)) == faultEvents-sc.wantDropped && dropped() == sc.wantDropped
+		return len(landedEvents(h.srv)) == faultEvents-sc.wantDropped && countedDrops(t, h) == sc.wantDropped
 	}, 60*time.Second, 10*time.Millisecond, "events still unaccounted for")
 	h.shutdown()
 
+	out := outcomeOf(t, sc, h)
+	t.Logf("%+v", out)
+	assertFaultOutcome(t, sc, h, out)
+	return out
+}
+
+// faultHarness is the exporter of a fault scenario: a queue with small
+// batches, fast retries, a table of its own for "audit", and the
+// scenario's credentials, consumers and event ids. Its server starts late,
+// when the scenario says.
+func faultHarness(t *testing.T, sc faultScenario) *harness {
+	return newHarness(t, setup{
+		server:     greptimetest.Config{Users: sc.users},
+		queue:      true,
+		lateServer: true,
+		configure: func(cfg *Config) {
+			cfg.TimeoutConfig.Timeout = faultTimeout
+			cfg.Events = map[string]EventConfig{"audit": {Table: "audit"}}
+			if sc.password != "" {
+				cfg.Username, cfg.Password = "exporter", configopaque.String(sc.password)
+			}
+			batch := cfg.QueueConfig.Get().Batch.Get()
+			batch.MinSize = faultBatchSize
+			batch.FlushTimeout = 20 * time.Millisecond
+			cfg.RetryConfig.InitialInterval = 10 * time.Millisecond
+			cfg.RetryConfig.MaxInterval = 100 * time.Millisecond
+			cfg.RetryConfig.MaxElapsedTime = 30 * time.Second
+			if sc.oneAtATime {
+				cfg.QueueConfig.Get().NumConsumers = 1
+			}
+			cfg.EventID.Enabled = sc.eventID
+		},
+	})
+}
+
+// settleLayouts writes one event of each type and waits until they land,
+// so that the scenario's calls are shared calls.
+func settleLayouts(t *testing.T, h *harness) {
+	t.Helper()
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes(faultEventTypes...)))
+	require.Eventually(t, func() bool {
+		return h.srv.RowCount("public", "events")+h.srv.RowCount("public", "audit") == len(faultEventTypes)
+	}, 30*time.Second, 5*time.Millisecond, "every layout settled")
+}
+
+// countedDrops is how many events records_dropped counts as rejected or
+// invalid so far.
+func countedDrops(t *testing.T, h *harness) int {
+	if _, err := h.tel.GetMetric("otelcol_exporter_greptime_events_records_dropped"); err != nil {
+		return 0 // nothing dropped yet
+	}
+	drops := counted(t, h.tel, "otelcol_exporter_greptime_events_records_dropped", "reason")
+	return int(drops["rejected"] + drops["invalid"])
+}
+
+// outcomeOf is what became of the scenario's events.
+func outcomeOf(t *testing.T, sc faultScenario, h *harness) faultOutcome {
 	landed := landedEvents(h.srv)
 	rows := 0
 	for _, n := range landed {
 		rows += n
 	}
-	out := faultOutcome{
+	return faultOutcome{
 		fault: sc.name, sent: faultEvents, landed: rows,
-		duplicates: rows - len(landed), dropped: faultEvents - len(landed), countedDrops: dropped(),
+		duplicates: rows - len(landed), dropped: faultEvents - len(landed), countedDrops: countedDrops(t, h),
 	}
-	t.Logf("%+v", out)
-	assert.Equal(t, out.sent, len(landed)+out.countedDrops, "landed + counted drops = sent")
+}
+
+// assertFaultOutcome checks the outcome against the scenario: every event
+// landed or counted, the duplicates its fault can make and no more, event
+// ids collapsing them, refused credentials logged once.
+func assertFaultOutcome(t *testing.T, sc faultScenario, h *harness, out faultOutcome) {
+	t.Helper()
+	assert.Equal(t, out.sent, out.sent-out.dropped+out.countedDrops, "landed + counted drops = sent")
 	assert.Equal(t, out.dropped, out.countedDrops, "every drop is counted")
 	failedCalls := int(callCounts(t, h.tel)["retryable"])
 	if want := sc.wantDuplicates(h.srv.Calls(), failedCalls); sc.duplicatesAtMost {
@@ -267,7 +299,6 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 		assert.Len(t, refused, 1, "refused credentials are logged once, not once per batch")
 		assert.Contains(t, refused[0].Message, `"username" and "password"`)
 	}
-	return out
 }
 
 // rowsOfFailedCalls bounds the duplicates a dropped connection can make:
