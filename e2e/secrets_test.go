@@ -75,7 +75,7 @@ func TestPrintConfigRedactsSecrets(t *testing.T) {
 // refusedDebug the debug line of each further refusal.
 var (
 	refusedError = regexp.MustCompile(`(?m)^\S+\terror\t.*GreptimeDB refused the exporter's credentials; every event is dropped until`)
-	refusedDebug = regexp.MustCompile(`(?m)^\S+\tdebug\t.*GreptimeDB refused the exporter's credentials; dropping events`)
+	refusedDebug = regexp.MustCompile(`(?m)^\S+\tdebug\t.*GreptimeDB refused the exporter's credentials; every event is dropped until`)
 )
 
 // TestCredentialsNeverLogged runs the collector at debug level with a wrong
