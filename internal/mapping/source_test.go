@@ -132,14 +132,20 @@ func TestReadSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.source, func(t *testing.T) {
-			src, err := parseSource(tt.source)
-			require.NoError(t, err)
-			var c converter
-			b, ok := c.appendCell(nil, src.read(tt.ev), TypeString)
-			require.True(t, ok)
-			assert.Equal(t, tt.want, cellOf(decodeValue(t, b)))
+			assert.Equal(t, tt.want, readAsString(t, tt.source, tt.ev))
 		})
 	}
+}
+
+// readAsString is what a string column of source holds for ev, nil for null.
+func readAsString(t *testing.T, source string, ev *Event) any {
+	t.Helper()
+	src, err := parseSource(source)
+	require.NoError(t, err)
+	var c converter
+	b, ok := c.appendCell(nil, src.read(ev), TypeString)
+	require.True(t, ok)
+	return cellOf(decodeValue(t, b))
 }
 
 func TestCheckSource(t *testing.T) {

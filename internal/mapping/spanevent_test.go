@@ -159,12 +159,7 @@ func TestReadSpanEventSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.source, func(t *testing.T) {
-			src, err := parseSource(tt.source)
-			require.NoError(t, err)
-			var c converter
-			b, ok := c.appendCell(nil, src.read(tt.ev), TypeString)
-			require.True(t, ok)
-			assert.Equal(t, tt.want, cellOf(decodeValue(t, b)))
+			assert.Equal(t, tt.want, readAsString(t, tt.source, tt.ev))
 		})
 	}
 }
