@@ -514,9 +514,6 @@ func (ec EventConfig) validate(key string) []error {
 	return errs
 }
 
-// validateCompression allows what GreptimeDB's gRPC services decompress:
-// gzip and zstd (src/servers/src/grpc/builder.rs:64-65). tonic answers any
-// other grpc-encoding, such as configgrpc's snappy, with Unimplemented.
 // validateEndpointPort refuses an endpoint whose port no server can have:
 // not a number, or outside 1-65535. gRPC would only fail at each dial. A
 // target with a scheme other than dns (unix:, passthrough: ...) is gRPC's
@@ -539,6 +536,9 @@ func validateEndpointPort(endpoint string) error {
 	return nil
 }
 
+// validateCompression allows what GreptimeDB's gRPC services decompress:
+// gzip and zstd (src/servers/src/grpc/builder.rs:64-65). tonic answers any
+// other grpc-encoding, such as configgrpc's snappy, with Unimplemented.
 func validateCompression(c configcompression.Type) error {
 	switch c {
 	case "", "none", configcompression.TypeGzip, configcompression.TypeZstd:

@@ -124,3 +124,20 @@ func TestCatalogWritesWithTheExportersCredentialsAndDatabase(t *testing.T) {
 		assert.Equal(t, "exporter", c.User)
 	}
 }
+
+// TestCatalogMaxPayloadKeysZeroKeepsNone: max_payload_keys 0 keeps no payload
+// keys (payload_keys is []), and still counts the events and their times, as
+// the README says.
+func TestCatalogMaxPayloadKeysZeroKeepsNone(t *testing.T) {
+	h := newHarness(t, setup{configure: func(cfg *Config) {
+		cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: 20 * time.Millisecond, MaxPayloadKeys: 0})
+	}})
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), goldenLogs()))
+
+	rows := catalogRows(t, h.srv, 4, 5)
+	login := rows["events/user.login"]
+	require.NotNil(t, login)
+	assert.Equal(t, int64(2), login["events"])
+	assert.Positive(t, login["first_seen"])
+	assert.Equal(t, []any{}, login["payload_keys"])
+}

@@ -214,6 +214,50 @@ func TestRejectedCallOfOneInsertCountsNoResend(t *testing.T) {
 	assert.Zero(t, h.logs.FilterMessageSnippet("sending its inserts again one at a time").Len())
 }
 
+// TestRejectedFirstWriteOfOneInsertCountsNoResend: the very first write of
+// a layout, one insert, refused outright: GreptimeDB stored nothing of it,
+// and there is no other insert to send again. Its records are dropped and
+// counted as rejected; nothing is resent, nothing warns of duplicates.
+func TestRejectedFirstWriteOfOneInsertCountsNoResend(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.srv.FailNextWith(1, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments,
+		Message: "Invalid request to region 4398046511104(1024, 0), reason: column payload expect type Json"})
+
+	err := h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "A"))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "nothing written, nothing to retry")
+
+	calls := h.srv.Calls()
+	require.Len(t, calls, 1, "the first write alone, not sent again")
+	assert.Equal(t, defaultHints, calls[0].Hints)
+	assert.Zero(t, h.srv.RowCount("public", "events"))
+	assertRecordsDropped(t, h.tel, counts{"rejected": 2})
+	_, err = h.tel.GetMetric("otelcol_exporter_greptime_events_records_resent")
+	assert.Error(t, err, "nothing counted as resent")
+	assert.Zero(t, h.logs.FilterMessageSnippet("stored twice").Len())
+}
+
+// TestRejectedFirstWriteOfSeveralInsertsCountsResent: a first write that
+// holds two inserts (two types of one layout) refused as a whole is sent
+// again one insert at a time, and that is counted and warned of, since
+// GreptimeDB may have stored one of them already.
+func TestRejectedFirstWriteOfSeveralInsertsCountsResent(t *testing.T) {
+	h := newHarness(t, setup{})
+	h.srv.FailNextWith(1, greptimetest.Fault{Status: greptimetest.StatusInvalidArguments,
+		Message: "Invalid request to region 4398046511104(1024, 0), reason: column payload expect type Json"})
+
+	require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("A", "B", "A")))
+
+	calls := h.srv.Calls()
+	require.Len(t, calls, 3, "the first write of both types, then each alone")
+	assert.Len(t, calls[0].Inserts, 2)
+	assert.Len(t, calls[1].Inserts, 1)
+	assert.Len(t, calls[2].Inserts, 1)
+	assert.Equal(t, 3, h.srv.RowCount("public", "events"))
+	assert.Equal(t, counts{"events": 3}, counted(t, h.tel, "otelcol_exporter_greptime_events_records_resent", "table"))
+	assert.Equal(t, 1, h.logs.FilterMessageSnippet("stored twice").Len())
+}
+
 func TestTableGoneBehindTheExporterComesBackWithItsOptions(t *testing.T) {
 	h := newHarness(t, setup{configure: func(cfg *Config) {
 		cfg.TTL = 720 * time.Hour

@@ -50,6 +50,12 @@ func TestValidateRejectsBrokenConfig(t *testing.T) {
 			want:    []string{`exporters::greptime_events: "endpoint" must not be empty`},
 		},
 		{
+			name:    "endpoint port out of range",
+			configs: []string{example("collector.yaml")},
+			set:     []string{"exporters::greptime_events::endpoint=localhost:99999"},
+			want:    []string{`exporters::greptime_events: "endpoint" "localhost:99999": the port must be a number from 1 to 65535, got "99999"`},
+		},
+		{
 			name:    "misspelled option",
 			configs: []string{example("collector.yaml")},
 			set:     []string{"exporters::greptime_events::tabel=events"},

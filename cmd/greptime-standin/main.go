@@ -1,21 +1,35 @@
 // Command greptime-standin serves GreptimeDB's gRPC insert protocol and its
 // HTTP SQL API from memory, so that the collector can be tried without a
-// GreptimeDB:
+// GreptimeDB (README: Try it by hand):
 //
-//	go run ./cmd/greptime-standin            # gRPC on 127.0.0.1:4001, HTTP on 127.0.0.1:4000
-//	make run                                  # in another terminal
-//	curl -s -X POST 127.0.0.1:4000/v1/sql -d 'sql=SELECT type, count(*) FROM events GROUP BY type'
+//	make standin    # go run ./cmd/greptime-standin: gRPC on 127.0.0.1:4001, HTTP on 127.0.0.1:4000
+//	make run        # in another terminal: the collector with examples/collector.yaml
+//	curl -s -X POST localhost:4000/v1/sql --data-urlencode 'sql=SELECT type, count(*) FROM events GROUP BY type'
 //
 // It is not GreptimeDB. It is internal/greptimetest, the server the tests use:
-// it accepts row inserts, applies GreptimeDB's insert rules and keeps the rows
-// in memory, and answers a subset of GreptimeDB's SQL over HTTP (SHOW TABLES,
-// SHOW DATABASES, SHOW CREATE TABLE, CREATE DATABASE, and SELECT over one
-// table; internal/greptimetest/doc.go lists it). It logs every insert call,
-// and on SIGINT or SIGTERM prints the tables of every database and exits.
+// it accepts row inserts (greptime.v1.GreptimeDatabase/Handle, plain gRPC),
+// applies GreptimeDB's insert rules and keeps the rows in memory, and runs a
+// subset of GreptimeDB's SQL, parsed by its own small parser:
+//
+//   - over HTTP, POST or GET /v1/sql on GreptimeDB's HTTP port, answered in
+//     GreptimeDB's greptimedb_v1 JSON: SHOW DATABASES, SHOW TABLES [FROM db],
+//     SHOW CREATE TABLE, CREATE DATABASE [IF NOT EXISTS], CREATE TABLE,
+//     ALTER TABLE ... ADD COLUMN, and SELECT over one table (WHERE, GROUP BY,
+//     HAVING, ORDER BY, LIMIT; count, min, max, sum, avg, json_get_string and
+//     its kin), several statements separated by ';';
+//   - over gRPC Handle, the statements that answer affected rows (CREATE
+//     DATABASE, as tenants::create_databases sends it, CREATE TABLE, ALTER
+//     TABLE), as GreptimeDB's Handle does.
+//
+// Anything else fails with 1001 Unsupported, naming the stand-in;
+// internal/greptimetest/doc.go lists what it runs and how it differs from
+// GreptimeDB. It logs every insert call, and on SIGINT or SIGTERM prints the
+// tables of every database and exits; nothing is kept across runs.
 //
 // Flags: -addr (gRPC, default 127.0.0.1:4001), -http-addr (default
 // 127.0.0.1:4000, empty for none) and -databases (comma-separated, default
-// public; CREATE DATABASE over HTTP adds more).
+// public): the databases that exist at start. As on GreptimeDB, an insert
+// into any other database fails until CREATE DATABASE makes it.
 package main
 
 import (
