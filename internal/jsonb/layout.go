@@ -2,6 +2,8 @@ package jsonb
 
 import (
 	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
 	"slices"
 	"strings"
 	"unsafe"
@@ -64,6 +66,12 @@ type shapeCache struct {
 	index   [shapeSlots]uint8 // by hashKeys: 1 + the index in shapes of a shape, or 0 for an empty slot
 	shapes  [maxShapes]shape  // the first n are in use; later ones keep their memory for reuse
 	n       int
+	// missed holds the hashes of the last key sequences not found, the
+	// latest at missed[next-1]: a shape is remembered when its keys come
+	// again within that many misses, so that objects of keys never
+	// repeated (ids as keys, say) do not fill the cache.
+	missed [maxShapes]uint64
+	next   int
 }
 
 // forgetIfFull empties a full cache, between documents: a batch that
@@ -117,17 +125,16 @@ func (c *shapeCache) setGuess(keys []string, s uint8) {
 	c.guesses[g] = s
 }
 
-// hashKeys hashes a key sequence on what is cheap to read of each key: its
-// length and its first and last bytes. Shapes it confuses are told apart by
-// comparing their keys.
+// keySeed seeds hashKeys.
+var keySeed = maphash.MakeSeed()
+
+// hashKeys hashes a key sequence, in order. It runs when a guess fails, so
+// it hashes whole keys: keys that differ in the middle (ids, say) must not
+// share a hash, or they would be taken for the same shape seen again.
 func hashKeys(keys []string) uint64 {
 	h := uint64(len(keys))
 	for _, k := range keys {
-		x := uint64(len(k))
-		if len(k) > 0 {
-			x |= uint64(k[0])<<32 | uint64(k[len(k)-1])<<40
-		}
-		h = (h ^ x) * 0x9E3779B97F4A7C15 // a multiplicative hash: its high bits mix all the bits below
+		h = bits.RotateLeft64(h, 17) ^ maphash.String(keySeed, k)
 	}
 	return h
 }
@@ -165,12 +172,17 @@ func (sh *shape) is(keys []string) bool {
 }
 
 // add remembers the layout of keys, order and the container start start,
-// unless the cache is full. Shapes are only added while a document is
+// if they were seen before and the cache is not full. Shapes are only added while a document is
 // written, never changed nor dropped, so that the writer of an object may
 // read its shape's order while it writes the values, nested objects and
 // their shapes included.
 func (c *shapeCache) add(keys []string, h uint64, order []int32, start []byte) {
 	if c.n == maxShapes {
+		return
+	}
+	if !slices.Contains(c.missed[:], h) {
+		c.missed[c.next] = h
+		c.next = (c.next + 1) % len(c.missed)
 		return
 	}
 	sh := &c.shapes[c.n]
