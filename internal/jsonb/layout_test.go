@@ -164,7 +164,7 @@ func TestEncoderDoesNotAllocateCycling(t *testing.T) {
 // keys when their hashes are the same.
 func TestShapeCacheHashCollision(t *testing.T) {
 	var c shapeCache
-	a, b := []string{"a", "bc"}, []string{"ab", "c"}
+	a, b := []string{"a", "bc"}, []string{"b", "ac"}
 	for range 2 { // remembered when seen again
 		c.add(a, 42, []int32{0, 1}, []byte("start a"))
 	}
