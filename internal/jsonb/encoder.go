@@ -174,6 +174,10 @@ func (e *Encoder) mapValue(m pcommon.Map, depth int) uint32 {
 // str appends s, with each byte that is not part of valid UTF-8 replaced by
 // U+FFFD as jsonenc does; strings are stored unescaped (src/ser.rs:143-147).
 func (e *Encoder) str(s string) uint32 {
+	if validUTF8(s) { // the common case: copy it whole
+		e.buf = append(e.buf, s...)
+		return jentry(jString, len(s))
+	}
 	start := len(e.buf)
 	e.buf = appendValidUTF8(e.buf, s)
 	return jentry(jString, len(e.buf)-start)
@@ -286,21 +290,41 @@ func appendValidUTF8(b []byte, s string) []byte {
 }
 
 // validUTF8 is utf8.ValidString with a faster start on the short ASCII
-// strings most keys and values are: eight bytes at a time, then byte by
-// byte, handing over at the first byte that is not ASCII.
+// strings most keys and values are: eight bytes at a time, the last word
+// overlapping the one before it, or four for a string shorter than a word,
+// handing over to utf8.ValidString at a word that is not all ASCII.
 func validUTF8(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if load8(s, i)&0x8080808080808080 != 0 {
-			return utf8.ValidString(s[i:])
+	const high = 0x8080808080808080
+	n := len(s)
+	switch {
+	case n >= 8:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			if load8(s, i)&high != 0 {
+				return utf8.ValidString(s[i:])
+			}
 		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return utf8.ValidString(s[i:])
+		// The bytes before i are ASCII, so n-8 starts a character.
+		if i < n && load8(s, n-8)&high != 0 {
+			return utf8.ValidString(s[n-8:])
 		}
+		return true
+	case n >= 4:
+		return (load4(s, 0)|load4(s, n-4))&high == 0 || utf8.ValidString(s)
+	default:
+		for i := range n {
+			if s[i] >= utf8.RuneSelf {
+				return utf8.ValidString(s)
+			}
+		}
+		return true
 	}
-	return true
+}
+
+// load4 reads the 4 bytes of s at i as one word.
+func load4(s string, i int) uint64 {
+	s = s[i : i+4]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 // load8 reads the 8 bytes of s at i as one word (the compiler makes it
