@@ -19,8 +19,10 @@ var depthMarker = jsonenc.DepthMarker[1 : len(jsonenc.DepthMarker)-1]
 // stores for the JSON text jsonenc writes of the same values.
 //
 // The zero Encoder is ready to use. It keeps its scratch space from one call
-// to the next, so that once that has grown a call allocates nothing; it is
-// meant to be reused by one goroutine at a time.
+// to the next, so that once that has grown a call allocates nothing, and the
+// layouts of recent objects, which it reuses for objects of the same keys
+// (about 100 KiB at most, see layout.go); it is meant to be reused by one
+// goroutine at a time, for the events of one batch after another.
 type Encoder struct {
 	buf []byte // the document being written: the caller's dst and what follows
 

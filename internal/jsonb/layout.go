@@ -28,18 +28,22 @@ import (
 // Bounds of the shape cache. A shape of more keys or key bytes is not
 // remembered; a batch with more distinct shapes than maxShapes starts
 // remembering afresh when it has filled the cache. A shape keeps its keys
-// twice (as given, to compare, and in its container start) and 4 bytes per
-// key thrice (key ends, order, JEntries): the cache holds at most about
-// maxShapes * (2*maxShapeKeyBytes + 12*maxShapeKeys + 4) bytes, some 70 KiB,
+// twice (as given, to compare, and in its container start, where repaired
+// keys may not make it longer than maxShapeStart) and 4 bytes per key
+// twice more (key ends, order): the cache holds at most maxShapes *
+// (maxShapeKeyBytes + maxShapeStart + 8*maxShapeKeys) bytes, about 96 KiB,
 // and as little as the shapes it has seen need.
 const (
 	maxShapes        = 32
-	shapeSlots       = 64 // slots of the hash index: twice maxShapes, so that probes end soon
-	shapeSlotBits    = 6  // log2(shapeSlots)
-	guessSlots       = 256
-	guessSlotBits    = 8 // log2(guessSlots)
 	maxShapeKeys     = 64
 	maxShapeKeyBytes = 1024
+	maxShapeStart    = 4 + 8*maxShapeKeys + maxShapeKeyBytes
+
+	shapeSlots    = 64 // slots of the hash index: twice maxShapes, so that probes end soon
+	shapeSlotBits = 6  // log2(shapeSlots)
+	guessSlots    = 256
+	guessSlotBits = 8  // log2(guessSlots)
+	missedHashes  = 32 // how many misses a shape seen again is remembered within
 )
 
 // shape is a remembered layout: that of objects whose keys are, in order,
@@ -70,7 +74,7 @@ type shapeCache struct {
 	// latest at missed[next-1]: a shape is remembered when its keys come
 	// again within that many misses, so that objects of keys never
 	// repeated (ids as keys, say) do not fill the cache.
-	missed [maxShapes]uint64
+	missed [missedHashes]uint64
 	next   int
 }
 
@@ -172,12 +176,12 @@ func (sh *shape) is(keys []string) bool {
 }
 
 // add remembers the layout of keys, order and the container start start,
-// if they were seen before and the cache is not full. Shapes are only added while a document is
-// written, never changed nor dropped, so that the writer of an object may
-// read its shape's order while it writes the values, nested objects and
-// their shapes included.
+// if they were seen before and the cache is not full. While a document is
+// written, shapes are only added, never changed nor dropped (see
+// forgetIfFull), so that the writer of an object may read its shape's order
+// while it writes the values, nested objects and their shapes included.
 func (c *shapeCache) add(keys []string, h uint64, order []int32, start []byte) {
-	if c.n == maxShapes {
+	if c.n == maxShapes || len(start) > maxShapeStart {
 		return
 	}
 	if !slices.Contains(c.missed[:], h) {
@@ -259,9 +263,10 @@ func (e *Encoder) makeLayout(keys []string) []int32 {
 	}
 	// Keys that are not UTF-8 are repaired as jsonenc repairs them, since
 	// the repaired keys are those GreptimeDB sorts and stores.
+	repaired := false
 	for _, k := range keys {
 		if !validUTF8(k) {
-			keys = e.repairKeys(keys)
+			keys, repaired = e.repairKeys(keys), true
 			break
 		}
 	}
@@ -293,6 +298,9 @@ func (e *Encoder) makeLayout(keys []string) []int32 {
 		at += 4
 		e.buf = append(e.buf, k...)
 		e.order = append(e.order, s.i)
+	}
+	if repaired {
+		clear(keys) // so as not to keep pdata alive
 	}
 	return e.order[from:]
 }

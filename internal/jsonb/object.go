@@ -198,6 +198,7 @@ func (e *Encoder) writeObject(idx int32, depth int) {
 		}
 		e.keyList = keys
 		order = e.layout(keys)
+		clear(keys) // so as not to keep the caller's strings alive
 	}
 	at := start + 4 + 4*len(order)
 	for _, i := range order {
