@@ -228,8 +228,8 @@ func appendBatchJSONB(e *Encoder, dst []byte, r *batchRecord) []byte {
 
 // appendBatchText writes r's payload as the exporter's text path does
 // (AppendPayload in internal/mapping).
-func appendBatchText(dst []byte, r *batchRecord) []byte {
-	b := append(dst, `{"body":`...)
+func appendBatchText(b []byte, r *batchRecord) []byte {
+	b = append(b, `{"body":`...)
 	b = jsonenc.AppendValue(b, r.body, 1)
 	b = append(b, `,"attributes":`...)
 	b = jsonenc.AppendMap(b, r.attrs, 1)
