@@ -21,8 +21,8 @@ var depthMarker = jsonenc.DepthMarker[1 : len(jsonenc.DepthMarker)-1]
 // The zero Encoder is ready to use. It keeps its scratch space from one call
 // to the next, so that once that has grown a call allocates nothing, and the
 // layouts of recent objects, which it reuses for objects of the same keys
-// (about 100 KiB at most, see layout.go); it is meant to be reused by one
-// goroutine at a time, for the events of one batch after another.
+// (about 100 KiB of them at most, see layout.go). It is meant to be reused
+// by one goroutine at a time, for the events of one batch after another.
 type Encoder struct {
 	buf []byte // the document being written: the caller's dst and what follows
 

@@ -31,8 +31,9 @@ import (
 // twice (as given, to compare, and in its container start, where repaired
 // keys may not make it longer than maxShapeStart) and 4 bytes per key
 // twice more (key ends, order): the cache holds at most maxShapes *
-// (maxShapeKeyBytes + maxShapeStart + 8*maxShapeKeys) bytes, about 96 KiB,
-// and as little as the shapes it has seen need.
+// (maxShapeKeyBytes + maxShapeStart + 8*maxShapeKeys) bytes, about 96 KiB
+// (in slices whose capacity may be up to twice that), and as little as the
+// shapes it has seen need.
 const (
 	maxShapes        = 32
 	maxShapeKeys     = 64
