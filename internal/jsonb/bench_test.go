@@ -102,15 +102,17 @@ type batchRecord struct {
 }
 
 // batchKinds name the batches BenchmarkEncodeBatch writes.
-var batchKinds = []string{"one shape", "four shapes", "unique keys"}
+var batchKinds = []string{"one shape", "four shapes", "shared first key", "unique keys"}
 
 // benchBatch makes a batch of n records as the exporter receives it: built
 // with plog, then marshaled and unmarshaled, so that every record's keys and
 // values are strings of their own, as read off the wire. The records of
 // "one shape" all have the attributes of benchPayload (values vary); those
 // of "four shapes" cycle through four event types with different keys;
-// those of "unique keys" have one key of their own each, so that their
-// attributes never repeat a key sequence.
+// those of "shared first key" alternate between two event types whose
+// attributes have the same count and first key; those of "unique keys"
+// have one key of their own each, so that their attributes never repeat a
+// key sequence.
 func benchBatch(tb testing.TB, kind string, n int) []batchRecord {
 	logs := plog.NewLogs()
 	rl := logs.ResourceLogs().AppendEmpty()
@@ -133,8 +135,11 @@ func benchBatch(tb testing.TB, kind string, n int) []batchRecord {
 		lr.SetFlags(1)
 		a := lr.Attributes()
 		shape := 0
-		if kind == "four shapes" {
+		switch kind {
+		case "four shapes":
 			shape = i % 4
+		case "shared first key":
+			shape = 1 + 2*(i%2) // 1 and 3, cut to 6 attributes
 		}
 		switch shape {
 		case 0:
@@ -177,8 +182,10 @@ func benchBatch(tb testing.TB, kind string, n int) []batchRecord {
 			a.PutDouble("payment.amount", float64(i)+0.99)
 			a.PutBool("payment.retry", i%2 == 0)
 			a.PutStr("card.brand", "visa")
-			a.PutStr("card.country", "DE")
-			a.PutInt("risk.score", int64(i%100))
+			if kind != "shared first key" {
+				a.PutStr("card.country", "DE")
+				a.PutInt("risk.score", int64(i%100))
+			}
 		}
 	}
 	var m plog.ProtoMarshaler

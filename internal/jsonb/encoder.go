@@ -237,7 +237,9 @@ func (e *Encoder) writeMap(m pcommon.Map, depth int) {
 			at := to
 			to = sh.ends[j]
 			if k != string(sh.raw[at:to]) {
-				sh = nil
+				if sh = e.shapes.other(sh, j, k); sh != nil {
+					to = sh.ends[j]
+				}
 			}
 		}
 		j++

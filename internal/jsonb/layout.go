@@ -51,6 +51,7 @@ const (
 // the keys of raw.
 type shape struct {
 	hash  uint64   // hashKeys of its keys
+	pair  int      // guessSlot of its count and first key
 	raw   []byte   // its keys as given (before UTF-8 repair), one after another
 	ends  []uint32 // where each key ends in raw: one per key
 	order []int32  // the index among the keys of each member written, in the order written
@@ -65,8 +66,9 @@ type shape struct {
 // apart shapes that agree on the count and the first key.
 type shapeCache struct {
 	// guesses holds pairs of slots: a shape is guessed from either slot of
-	// the pair of its guessSlot, so that two shapes whose leads share a
-	// pair are both kept; the one found last is first.
+	// the pair of its guessSlot, the one found last first, so that two
+	// shapes whose leads share a pair are both kept, and so are two of the
+	// same lead (see other).
 	guesses [guessSlots]uint8 // 1 + the index in shapes of a shape, or 0
 	index   [shapeSlots]uint8 // by hashKeys: 1 + the index in shapes of a shape, or 0 for an empty slot
 	shapes  [maxShapes]shape  // the first n are in use; later ones keep their memory for reuse
@@ -119,12 +121,32 @@ func (c *shapeCache) guess(n int, k string) *shape {
 	return nil
 }
 
-// setGuess makes shape s, of keys, the guess for objects of its count and
-// first key. A pair never holds two shapes of the same lead: s replaces one
-// of its own lead, else the first moves second.
+// other returns the other shape of sh's pair of guesses when the keys read
+// so far, sh's first j, are its first j too and its key j is k; or nil.
+// Kinds of events often share their first key and count (an event name,
+// say): the keys read tell which of two such shapes an object has.
+func (c *shapeCache) other(sh *shape, j int, k string) *shape {
+	for _, s := range c.guesses[sh.pair : sh.pair+2] {
+		if s == 0 || &c.shapes[s-1] == sh {
+			continue
+		}
+		alt := &c.shapes[s-1]
+		if len(alt.ends) != len(sh.ends) || !slices.Equal(alt.ends[:j], sh.ends[:j]) {
+			continue
+		}
+		from := sh.ends[j-1]
+		if string(alt.raw[:from]) == string(sh.raw[:from]) && k == string(alt.raw[from:alt.ends[j]]) {
+			return alt
+		}
+	}
+	return nil
+}
+
+// setGuess makes shape s, of keys, the first guess for objects of its
+// count and first key; the first moves second.
 func (c *shapeCache) setGuess(keys []string, s uint8) {
 	g := guessSlot(len(keys), keys[0])
-	if first := c.guesses[g]; first != 0 && first != s && !c.shapes[first-1].leads(len(keys), keys[0]) {
+	if first := c.guesses[g]; first != s {
 		c.guesses[g+1] = first
 	}
 	c.guesses[g] = s
@@ -192,7 +214,7 @@ func (c *shapeCache) add(keys []string, h uint64, order []int32, start []byte) {
 	}
 	sh := &c.shapes[c.n]
 	c.n++
-	sh.hash = h
+	sh.hash, sh.pair = h, guessSlot(len(keys), keys[0])
 	sh.raw, sh.ends = sh.raw[:0], sh.ends[:0]
 	for _, k := range keys {
 		sh.raw = append(sh.raw, k...)

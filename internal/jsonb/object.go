@@ -185,7 +185,9 @@ func (e *Encoder) writeObject(idx int32, depth int) {
 			at := to
 			to = sh.ends[j]
 			if k != string(sh.raw[at:to]) {
-				sh = nil
+				if sh = e.shapes.other(sh, j, k); sh != nil {
+					to = sh.ends[j]
+				}
 			}
 		}
 	}
