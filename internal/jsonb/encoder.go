@@ -1,12 +1,8 @@
 package jsonb
 
 import (
-	"bytes"
-	"cmp"
 	"encoding/base64"
 	"math"
-	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -23,41 +19,42 @@ var depthMarker = jsonenc.DepthMarker[1 : len(jsonenc.DepthMarker)-1]
 // stores for the JSON text jsonenc writes of the same values.
 //
 // The zero Encoder is ready to use. It keeps its scratch space from one call
-// to the next, so that once that has grown a call allocates nothing; it is
-// meant to be reused by one goroutine at a time.
+// to the next, so that once that has grown a call allocates nothing, and the
+// layouts of recent objects, which it reuses for objects of the same keys
+// (about 100 KiB of them at most, see layout.go). It is meant to be reused
+// by one goroutine at a time, for the events of one batch after another.
 type Encoder struct {
 	buf []byte // the document being written: the caller's dst and what follows
 
-	// ents holds the members of the objects being written, innermost
-	// object last, and order their sort keys, one for one; keys holds the
-	// repairs of keys that are not UTF-8.
-	ents  []entry
-	order []sortKey
-	keys  []byte
+	// The objects being written, innermost last: vals holds the values of
+	// maps and mems the indices in members of composed objects, each in
+	// the order given; order holds, for each object whose layout was made
+	// rather than remembered, the index among its own of each member
+	// written, in key order (see layout).
+	vals  []pcommon.Value
+	mems  []int32
+	order []int32
+	// valsUsed is the most of vals used since the last call ended: done
+	// clears that much, so as not to keep pdata alive.
+	valsUsed int
 
-	// members holds the objects composed with Object, and gen tells the
-	// builders of the current composition from those of an earlier one.
+	// Scratch of layout, which is done with it before any value is
+	// written: an object's keys, their sort keys, and repaired keys.
+	keyList   []string
+	sortKeys  []sortKey
+	fixed     []byte
+	fixedEnds []int
+	fixedKeys []string
+
+	shapes shapeCache // recent layouts (layout.go)
+
+	// members holds the objects composed with Object, putVals and putMaps
+	// the pcommon values and maps put in them, and gen tells the builders
+	// of the current composition from those of an earlier one.
 	members []member
+	putVals []pcommon.Value
+	putMaps []pcommon.Map
 	gen     uint32
-}
-
-// entry is one member of an object being written: its key, and its value as
-// a pcommon value or as a composed member.
-type entry struct {
-	key string // the key, when it is valid UTF-8
-	// fixed and fixedEnd bound the key's repair in keys when it is not
-	// (fixed is -1 when it is).
-	fixed, fixedEnd int
-	val             pcommon.Value
-	mem             int // index of a composed member in members, or -1 for val
-}
-
-// sortKey is what an entry is sorted by: the first 8 bytes of its key, big
-// endian and zero padded, which order most keys alone, and its index in
-// ents, to reach the whole key when they do not.
-type sortKey struct {
-	prefix uint64
-	i      int
 }
 
 // AppendValue appends v as a document: the bytes GreptimeDB makes of
@@ -124,6 +121,9 @@ func (e *Encoder) AppendStrings(dst []byte, ss []string) []byte {
 func (e *Encoder) done() []byte {
 	b := e.buf
 	e.buf = nil
+	clear(e.vals[:e.valsUsed])
+	e.valsUsed = 0
+	e.shapes.forgetIfFull()
 	return b
 }
 
@@ -176,6 +176,10 @@ func (e *Encoder) mapValue(m pcommon.Map, depth int) uint32 {
 // str appends s, with each byte that is not part of valid UTF-8 replaced by
 // U+FFFD as jsonenc does; strings are stored unescaped (src/ser.rs:143-147).
 func (e *Encoder) str(s string) uint32 {
+	if validUTF8(s) { // the common case: copy it whole
+		e.buf = append(e.buf, s...)
+		return jentry(jString, len(s))
+	}
 	start := len(e.buf)
 	e.buf = appendValidUTF8(e.buf, s)
 	return jentry(jString, len(e.buf)-start)
@@ -212,151 +216,56 @@ func (e *Encoder) writeSlice(s pcommon.Slice, depth int) {
 	}
 }
 
-// writeMap writes m as an object container in place.
+// writeMap writes m as an object container in place: its start, which its
+// keys decide (layout.go), then each value written, its JEntry filled in.
 func (e *Encoder) writeMap(m pcommon.Map, depth int) {
-	base, keysBase := len(e.ents), len(e.keys)
+	base, from, start := len(e.vals), len(e.order), len(e.buf)
+	count := m.Len()
+	// Gather the values, comparing the keys with those of the shape guessed
+	// from the first (layout.go), so that when they are its keys the shape
+	// is found with no more work.
+	var sh *shape
+	var to uint32
+	j := 0
 	for k, v := range m.All() {
-		e.addEntry(k, v, -1)
+		e.vals = append(e.vals, v)
+		if j == 0 {
+			if sh = e.shapes.guess(count, k); sh != nil {
+				to = sh.ends[0]
+			}
+		} else if sh != nil {
+			at := to
+			to = sh.ends[j]
+			if k != string(sh.raw[at:to]) {
+				if sh = e.shapes.other(sh, j, k); sh != nil {
+					to = sh.ends[j]
+				}
+			}
+		}
+		j++
 	}
-	e.writeEntries(base, depth)
-	e.release(base, keysBase)
-}
-
-// addEntry adds the entry of a member with key k and value v or composed
-// member mem. A key that is not UTF-8 is repaired as jsonenc repairs it,
-// since the repaired key is the one GreptimeDB sorts and stores.
-func (e *Encoder) addEntry(k string, v pcommon.Value, mem int) {
-	en := entry{key: k, fixed: -1, val: v, mem: mem}
-	var prefix uint64
-	if validUTF8(k) {
-		prefix = keyPrefix(k)
+	e.valsUsed = max(e.valsUsed, len(e.vals))
+	var order []int32
+	if sh != nil {
+		order = e.useShape(sh)
 	} else {
-		en.key, en.fixed = "", len(e.keys)
-		e.keys = appendValidUTF8(e.keys, k)
-		en.fixedEnd = len(e.keys)
-		prefix = keyPrefix(e.keys[en.fixed:])
-	}
-	e.order = append(e.order, sortKey{prefix: prefix, i: len(e.ents)})
-	e.ents = append(e.ents, en)
-}
-
-// keyPrefix is the first 8 bytes of k, big endian, padded with zeros. Keys
-// whose prefixes differ are ordered as their prefixes: where they first
-// differ either both have a byte, or the shorter key has none (a zero here)
-// and the longer one a byte that differs from it, so is greater.
-func keyPrefix[K ~string | ~[]byte](k K) uint64 {
-	if len(k) >= 8 {
-		return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
-			uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
-	}
-	var p uint64
-	for i := range len(k) {
-		p |= uint64(k[i]) << (56 - 8*i)
-	}
-	return p
-}
-
-// compare orders two entries by key, bytewise.
-func (e *Encoder) compare(a, b sortKey) int {
-	if a.prefix != b.prefix {
-		if a.prefix < b.prefix {
-			return -1
+		keys := e.keyList[:0]
+		for k := range m.All() {
+			keys = append(keys, k)
 		}
-		return 1
+		e.keyList = keys
+		order = e.layout(keys)
+		clear(keys) // so as not to keep pdata alive
 	}
-	ea, eb := &e.ents[a.i], &e.ents[b.i]
-	switch {
-	case ea.fixed < 0 && eb.fixed < 0:
-		return strings.Compare(ea.key, eb.key)
-	case ea.fixed < 0:
-		return compareText(ea.key, e.keys[eb.fixed:eb.fixedEnd])
-	case eb.fixed < 0:
-		return compareText(e.keys[ea.fixed:ea.fixedEnd], eb.key)
-	default:
-		return bytes.Compare(e.keys[ea.fixed:ea.fixedEnd], e.keys[eb.fixed:eb.fixedEnd])
-	}
-}
-
-// compareText compares a string with bytes, bytewise.
-func compareText[A, B ~string | ~[]byte](a A, b B) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return cmp.Compare(a[i], b[i])
-		}
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-// appendKey appends an entry's key and returns its JEntry.
-func (e *Encoder) appendKey(en *entry) uint32 {
-	start := len(e.buf)
-	if en.fixed < 0 {
-		e.buf = append(e.buf, en.key...)
-	} else {
-		e.buf = append(e.buf, e.keys[en.fixed:en.fixedEnd]...)
-	}
-	return jentry(jString, len(e.buf)-start)
-}
-
-// sortKeys sorts order by key, keeping entries with the same key in
-// order. Objects are small, mostly: insertion sort on the 16-byte sort keys
-// moves little and calls nothing; a large object takes a merge sort.
-func (e *Encoder) sortKeys(order []sortKey) {
-	if len(order) > 24 {
-		slices.SortStableFunc(order, e.compare)
-		return
-	}
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && e.compare(order[j], order[j-1]) < 0; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
-}
-
-// release drops the entries and repaired keys of an object once it is
-// written, clearing the entries so that they do not keep pdata alive.
-func (e *Encoder) release(base, keysBase int) {
-	clear(e.ents[base:])
-	e.ents, e.order, e.keys = e.ents[:base], e.order[:base], e.keys[:keysBase]
-}
-
-// writeEntries writes the object whose members are ents[base:]. The crate
-// keeps an object's members in a BTreeMap<String, Value>
-// (src/value.rs:25), which its parser fills in text order with insert, so
-// a later duplicate key replaces an earlier one (src/parser.rs:384-385), and
-// the encoder writes them in key order, compared bytewise: the header, a
-// JEntry per key, a JEntry per value, the keys, then the values
-// (src/ser.rs:80-105).
-func (e *Encoder) writeEntries(base, depth int) {
-	order := e.order[base:]
-	e.sortKeys(order)
-	n := 0
-	for i := range order {
-		if i+1 < len(order) && e.compare(order[i], order[i+1]) == 0 {
-			continue // a later member has the same key, and wins
-		}
-		order[n] = order[i]
-		n++
-	}
-
-	var at int
-	e.buf, at = beginContainer(e.buf, objectHeader, n, 2*n)
-	for _, o := range order[:n] {
-		putUint32(e.buf, at, e.appendKey(&e.ents[o.i]))
+	// order stays as it is while the values are written: nested objects
+	// append to e.order after it, and add shapes without changing any.
+	at := start + 4 + 4*len(order)
+	for _, i := range order {
+		// Index e.vals afresh each time: a nested object may grow it.
+		putUint32(e.buf, at, e.value(e.vals[base+int(i)], depth+1))
 		at += 4
 	}
-	for k := range n {
-		// Index afresh each time: a nested object may grow the slices.
-		en := &e.ents[e.order[base+k].i]
-		var je uint32
-		if en.mem < 0 {
-			je = e.value(en.val, depth+1)
-		} else {
-			je = e.member(en.mem, depth+1)
-		}
-		putUint32(e.buf, at, je)
-		at += 4
-	}
+	e.vals, e.order = e.vals[:base], e.order[:from]
 }
 
 // appendValidUTF8 appends s with each byte that is not part of a valid
@@ -385,21 +294,41 @@ func appendValidUTF8(b []byte, s string) []byte {
 }
 
 // validUTF8 is utf8.ValidString with a faster start on the short ASCII
-// strings most keys and values are: eight bytes at a time, then byte by
-// byte, handing over at the first byte that is not ASCII.
+// strings most keys and values are: eight bytes at a time, the last word
+// overlapping the one before it, or four for a string shorter than a word,
+// handing over to utf8.ValidString at a word that is not all ASCII.
 func validUTF8(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if load8(s, i)&0x8080808080808080 != 0 {
-			return utf8.ValidString(s[i:])
+	const high = 0x8080808080808080
+	n := len(s)
+	switch {
+	case n >= 8:
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			if load8(s, i)&high != 0 {
+				return utf8.ValidString(s[i:])
+			}
 		}
-	}
-	for ; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return utf8.ValidString(s[i:])
+		// The bytes before i are ASCII, so n-8 starts a character.
+		if i < n && load8(s, n-8)&high != 0 {
+			return utf8.ValidString(s[n-8:])
 		}
+		return true
+	case n >= 4:
+		return (load4(s, 0)|load4(s, n-4))&high == 0 || utf8.ValidString(s)
+	default:
+		for i := range n {
+			if s[i] >= utf8.RuneSelf {
+				return utf8.ValidString(s)
+			}
+		}
+		return true
 	}
-	return true
+}
+
+// load4 reads the 4 bytes of s at i as one word.
+func load4(s string, i int) uint64 {
+	s = s[i : i+4]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
 }
 
 // load8 reads the 8 bytes of s at i as one word (the compiler makes it

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -436,4 +437,23 @@ func TestEncoderDoesNotAllocate(t *testing.T) {
 	if n := testing.AllocsPerRun(100, write); n != 0 {
 		t.Fatalf("%v allocations per run, want 0", n)
 	}
+}
+
+// TestValidUTF8 compares validUTF8 with utf8.ValidString on strings of up
+// to four pieces, so that every length up to 28 has invalid and multibyte
+// characters at every place, across the words validUTF8 reads.
+func TestValidUTF8(t *testing.T) {
+	pieces := []string{"a", "é", "\xff", "测", "\U0001F600", "\xed\xa0\x80", "\xc3", "abcdefg"}
+	var check func(s string, more int)
+	check = func(s string, more int) {
+		if got, want := validUTF8(s), utf8.ValidString(s); got != want {
+			t.Fatalf("validUTF8(%q) = %v, want %v", s, got, want)
+		}
+		if more > 0 {
+			for _, p := range pieces {
+				check(s+p, more-1)
+			}
+		}
+	}
+	check("", 4)
 }
