@@ -99,6 +99,7 @@ func slowServer(srv *greptimetest.Server) { srv.SetLatency(2 * faultTimeout) }
 
 // untilTwoCallsTimedOut lets the slow server answer two calls, then speeds it up.
 func untilTwoCallsTimedOut(t *testing.T, srv *greptimetest.Server) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, srv.WaitForCalls(ctx, 2))
@@ -221,6 +222,7 @@ func runFaultScenario(t *testing.T, sc faultScenario) faultOutcome {
 // scenario's credentials, consumers and event ids. Its server starts late,
 // when the scenario says.
 func faultHarness(t *testing.T, sc faultScenario) *harness {
+	t.Helper()
 	return newHarness(t, setup{
 		server:     greptimetest.Config{Users: sc.users},
 		queue:      true,
@@ -258,6 +260,7 @@ func settleLayouts(t *testing.T, h *harness) {
 // countedDrops is how many events records_dropped counts as rejected or
 // invalid so far.
 func countedDrops(t *testing.T, h *harness) int {
+	t.Helper()
 	if _, err := h.tel.GetMetric("otelcol_exporter_greptime_events_records_dropped"); err != nil {
 		return 0 // nothing dropped yet
 	}
@@ -267,6 +270,7 @@ func countedDrops(t *testing.T, h *harness) int {
 
 // outcomeOf is what became of the scenario's events.
 func outcomeOf(t *testing.T, sc faultScenario, h *harness) faultOutcome {
+	t.Helper()
 	landed := landedEvents(h.srv)
 	rows := 0
 	for _, n := range landed {
@@ -316,6 +320,7 @@ func rowsOfFailedCalls(calls []greptimetest.Call, failedCalls int) int {
 // sendNumberedEvents hands faultEvents events, numbered by their "seq"
 // attribute and cycling through types, to the exporter in batches.
 func sendNumberedEvents(t *testing.T, exp exporter.Logs, eventTypes []string) {
+	t.Helper()
 	seq := 0
 	for seq < faultEvents {
 		types := make([]string, faultBatchSize)

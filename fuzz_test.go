@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -69,10 +70,29 @@ func FuzzPush(f *testing.F) {
 	srv, err := greptimetest.Start(greptimetest.Config{Databases: []string{"public", "team_a", "team_b"}})
 	require.NoError(f, err)
 	f.Cleanup(srv.Stop)
-	tel := componenttest.NewTelemetry()
-	f.Cleanup(func() { require.NoError(f, tel.Shutdown(context.Background())) })
+	cfg := fuzzPushConfig(srv.Addr())
+	require.NoError(f, cfg.Validate())
+	exp, tel := startFuzzLogsExporter(f, cfg)
+	traces, traceTel := startFuzzTracesExporter(f, cfg)
+
+	f.Fuzz(func(t *testing.T, tenant, eventName, attrKey, value, body string, i int64, d float64, ts uint64) {
+		ld := fuzzedLogs(tenant, eventName, attrKey, value, body, i, d, ts)
+		assertEveryRecordAccountedFor(t, tel, int64(ld.LogRecordCount()), "every record written, dead-lettered or dropped",
+			func() error { return exp.ConsumeLogs(context.Background(), ld) })
+
+		td := fuzzedSpanEvents(ld.ResourceLogs().At(0).Resource(), eventName, attrKey, value, body, i, d, ts)
+		assertEveryRecordAccountedFor(t, traceTel, 2, "every span event written, dead-lettered or dropped",
+			func() error { return traces.ConsumeTraces(context.Background(), td) })
+	})
+}
+
+// fuzzPushConfig is FuzzPush's exporter of the server at addr: every place
+// a record's data can reach is on (tenants, extra columns of each type,
+// every payload part, event ids, dead letters, the catalog), and no queue
+// or retries, so that each push is accounted for when it returns.
+func fuzzPushConfig(addr string) *Config {
 	cfg := defaultConfig()
-	cfg.ClientConfig.Endpoint = srv.Addr()
+	cfg.ClientConfig.Endpoint = addr
 	cfg.ClientConfig.TLS.Insecure = true
 	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.RetryConfig.Enabled = false
@@ -89,74 +109,99 @@ func FuzzPush(f *testing.F) {
 		{Name: "span", Source: "span.name", SemanticType: "tag"},
 		{Name: "span_user", Source: "span.attributes.user", Type: ColumnTypeJSON},
 	}}}
-	require.NoError(f, cfg.Validate())
+	return cfg
+}
+
+// startFuzzLogsExporter starts a logs exporter of cfg, shut down with its
+// telemetry when the fuzz target ends.
+func startFuzzLogsExporter(f *testing.F, cfg *Config) (exporter.Logs, *componenttest.Telemetry) {
+	f.Helper()
+	tel := componenttest.NewTelemetry()
+	f.Cleanup(func() { require.NoError(f, tel.Shutdown(context.Background())) })
 	exp, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(tel), cfg)
 	require.NoError(f, err)
 	require.NoError(f, exp.Start(context.Background(), componenttest.NewNopHost()))
 	f.Cleanup(func() { require.NoError(f, exp.Shutdown(context.Background())) })
-	traceTel := componenttest.NewTelemetry()
-	f.Cleanup(func() { require.NoError(f, traceTel.Shutdown(context.Background())) })
-	traces, err := NewFactory().CreateTraces(context.Background(), metadatatest.NewSettings(traceTel), cfg)
+	return exp, tel
+}
+
+// startFuzzTracesExporter starts a traces exporter of cfg, shut down with
+// its telemetry when the fuzz target ends.
+func startFuzzTracesExporter(f *testing.F, cfg *Config) (exporter.Traces, *componenttest.Telemetry) {
+	f.Helper()
+	tel := componenttest.NewTelemetry()
+	f.Cleanup(func() { require.NoError(f, tel.Shutdown(context.Background())) })
+	traces, err := NewFactory().CreateTraces(context.Background(), metadatatest.NewSettings(tel), cfg)
 	require.NoError(f, err)
 	require.NoError(f, traces.Start(context.Background(), componenttest.NewNopHost()))
 	f.Cleanup(func() { require.NoError(f, traces.Shutdown(context.Background())) })
+	return traces, tel
+}
 
-	f.Fuzz(func(t *testing.T, tenant, eventName, attrKey, value, body string, i int64, d float64, ts uint64) {
-		ld := plog.NewLogs()
-		rl := ld.ResourceLogs().AppendEmpty()
-		rl.Resource().Attributes().PutStr("tenant", tenant)
-		rl.Resource().Attributes().PutStr(attrKey, value)
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(value)
-		for range 2 {
-			lr := sl.LogRecords().AppendEmpty()
-			lr.SetEventName(eventName)
-			lr.SetTimestamp(pcommon.Timestamp(ts))
-			lr.SetSeverityText(value)
-			lr.Attributes().PutStr(attrKey, value)
-			lr.Attributes().PutStr("user", value)
-			lr.Attributes().PutInt("i", i)
-			lr.Attributes().PutDouble("d", d)
-			bm := lr.Body().SetEmptyMap()
-			bm.PutStr(attrKey, body)
-			bm.PutEmptySlice("list").AppendEmpty().SetStr(value)
-		}
-		before := accounted(tel)
+// fuzzedLogs is two log records of the fuzzed data under one resource and
+// scope: tenant and data in the resource, data in the scope's name, and in
+// each record's event name, timestamp, severity, attributes and body.
+func fuzzedLogs(tenant, eventName, attrKey, value, body string, i int64, d float64, ts uint64) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("tenant", tenant)
+	rl.Resource().Attributes().PutStr(attrKey, value)
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(value)
+	for range 2 {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetEventName(eventName)
+		lr.SetTimestamp(pcommon.Timestamp(ts))
+		lr.SetSeverityText(value)
+		lr.Attributes().PutStr(attrKey, value)
+		lr.Attributes().PutStr("user", value)
+		lr.Attributes().PutInt("i", i)
+		lr.Attributes().PutDouble("d", d)
+		bm := lr.Body().SetEmptyMap()
+		bm.PutStr(attrKey, body)
+		bm.PutEmptySlice("list").AppendEmpty().SetStr(value)
+	}
+	return ld
+}
 
-		err := exp.ConsumeLogs(context.Background(), ld)
-		if err != nil {
-			require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
-		}
-		assert.Equal(t, int64(ld.LogRecordCount()), accounted(tel)-before, "every record written, dead-lettered or dropped")
+// fuzzedSpanEvents is one span of the fuzzed data, with a copy of resource,
+// and two span events of it: data in the scope's name, the span's name,
+// trace id, start, status message and attributes, and each event's name and
+// attributes.
+func fuzzedSpanEvents(resource pcommon.Resource, eventName, attrKey, value, body string, i int64, d float64, ts uint64) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	resource.CopyTo(rs.Resource())
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName(value)
+	span := ss.Spans().AppendEmpty()
+	span.SetName(value)
+	span.SetTraceID(pcommon.TraceID{byte(i)})
+	span.SetStartTimestamp(pcommon.Timestamp(ts))
+	span.Status().SetMessage(body)
+	span.Attributes().PutStr("user", value)
+	span.Attributes().PutStr(attrKey, body)
+	for range 2 {
+		se := span.Events().AppendEmpty()
+		se.SetName(eventName)
+		se.Attributes().PutStr(attrKey, value)
+		se.Attributes().PutStr("user", value)
+		se.Attributes().PutInt("i", i)
+		se.Attributes().PutDouble("d", d)
+	}
+	return td
+}
 
-		td := ptrace.NewTraces()
-		rs := td.ResourceSpans().AppendEmpty()
-		rl.Resource().CopyTo(rs.Resource())
-		ss := rs.ScopeSpans().AppendEmpty()
-		ss.Scope().SetName(value)
-		span := ss.Spans().AppendEmpty()
-		span.SetName(value)
-		span.SetTraceID(pcommon.TraceID{byte(i)})
-		span.SetStartTimestamp(pcommon.Timestamp(ts))
-		span.Status().SetMessage(body)
-		span.Attributes().PutStr("user", value)
-		span.Attributes().PutStr(attrKey, body)
-		for range 2 {
-			se := span.Events().AppendEmpty()
-			se.SetName(eventName)
-			se.Attributes().PutStr(attrKey, value)
-			se.Attributes().PutStr("user", value)
-			se.Attributes().PutInt("i", i)
-			se.Attributes().PutDouble("d", d)
-		}
-		before = accounted(traceTel)
-
-		err = traces.ConsumeTraces(context.Background(), td)
-		if err != nil {
-			require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
-		}
-		assert.Equal(t, int64(2), accounted(traceTel)-before, "every span event written, dead-lettered or dropped")
-	})
+// assertEveryRecordAccountedFor runs push, which may fail only permanently
+// (the server is healthy), and checks that the exporter's counters grew by
+// want: each record written, dead-lettered or dropped.
+func assertEveryRecordAccountedFor(t *testing.T, tel *componenttest.Telemetry, want int64, msg string, push func() error) {
+	t.Helper()
+	before := accounted(tel)
+	if err := push(); err != nil {
+		require.True(t, consumererror.IsPermanent(err), "a retryable error from a healthy server: %v", err)
+	}
+	assert.Equal(t, want, accounted(tel)-before, msg)
 }
 
 // accounted is how many records the exporter wrote, dead-lettered or

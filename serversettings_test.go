@@ -38,6 +38,27 @@ func baseEventsTable(t *testing.T, st *greptimetest.Store) {
 	})
 }
 
+// deadLetterTable creates dead-letter table name in public, with one seed
+// row, through a server on st that creates tables, as an operator would.
+func deadLetterTable(t *testing.T, st *greptimetest.Store, name string) {
+	t.Helper()
+	dl, err := mapping.DeadLetterLayout(name, mapping.Options{}, mapping.Payload{}, mapping.EncodingJSONB)
+	require.NoError(t, err)
+	schema := dl.Schema()
+	creator, err := greptimetest.Start(greptimetest.Config{Store: st})
+	require.NoError(t, err)
+	defer creator.Stop()
+	seed := make([]*greptimev1.Value, len(schema))
+	seed[0] = &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: "seed"}}
+	seed[2] = &greptimev1.Value{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: 1}}
+	for i := range seed {
+		if seed[i] == nil {
+			seed[i] = &greptimev1.Value{}
+		}
+	}
+	insertOneRow(t, creator.Addr(), name, schema, seed)
+}
+
 // TestFrontendThatCreatesNoTables: a frontend with auto_create_table =
 // false (src/frontend/src/frontend.rs:45-51) creates and alters no table,
 // whatever the hints. A first write into a missing table is dead-lettered,
@@ -108,29 +129,11 @@ func TestFrontendThatCreatesNoTables(t *testing.T) {
 		st, err := greptimetest.NewStore("public")
 		require.NoError(t, err)
 		baseEventsTable(t, st)
-		configure := func(cfg *Config) {
+		deadLetterTable(t, st, "events_rejected") // the operator made it
+		h := newHarness(t, setup{server: greptimetest.Config{Store: st, DisableAutoCreateTable: true}, configure: func(cfg *Config) {
 			cfg.Events = map[string]EventConfig{"*": {Columns: []ColumnConfig{{Name: "user", Source: "attributes.user"}}}}
 			cfg.DeadLetter = configoptional.Some(DeadLetterConfig{Table: "events_rejected"})
-		}
-		// The operator made the dead-letter table.
-		cfg := defaultConfig()
-		configure(cfg)
-		dl, err := mapping.DeadLetterLayout("events_rejected", mapping.Options{}, mapping.Payload{}, mapping.EncodingJSONB)
-		require.NoError(t, err)
-		schema := dl.Schema()
-		creator, err := greptimetest.Start(greptimetest.Config{Store: st})
-		require.NoError(t, err)
-		defer creator.Stop()
-		seed := make([]*greptimev1.Value, len(schema))
-		seed[0] = &greptimev1.Value{ValueData: &greptimev1.Value_StringValue{StringValue: "seed"}}
-		seed[2] = &greptimev1.Value{ValueData: &greptimev1.Value_TimestampNanosecondValue{TimestampNanosecondValue: 1}}
-		for i := range seed {
-			if seed[i] == nil {
-				seed[i] = &greptimev1.Value{}
-			}
-		}
-		insertOneRow(t, creator.Addr(), "events_rejected", schema, seed)
-		h := newHarness(t, setup{server: greptimetest.Config{Store: st, DisableAutoCreateTable: true}, configure: configure})
+		}})
 
 		require.NoError(t, h.exp.ConsumeLogs(context.Background(), logsOfTypes("a")), "dead-lettered")
 

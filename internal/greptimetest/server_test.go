@@ -275,25 +275,32 @@ func TestColumnAddedLater(t *testing.T) {
 	assert.Nil(t, tbl.Rows[2]["payload"])
 }
 
-func TestInsertRejections(t *testing.T) {
-	good := func(table string) *greptimev1.RowInsertRequest {
-		return insert(table, eventSchema(), event("a", `{}`, 1))
-	}
-	withN := eventSchema(col("n", greptimev1.ColumnDataType_INT64, greptimev1.SemanticType_FIELD))
-	cases := []struct {
-		name   string
-		setup  []*greptimev1.RowInsertRequest // applied first, must succeed
-		req    req
-		code   codes.Code
-		status StatusCode
-		msg    string
-		// created are the tables the failed request created, empty: GreptimeDB
-		// creates tables before it writes their regions.
-		created []string
-	}{
+// rejection is an insert call the server refuses as a whole, and how it
+// answers.
+type rejection struct {
+	name   string
+	setup  []*greptimev1.RowInsertRequest // applied first, must succeed
+	req    req
+	code   codes.Code
+	status StatusCode
+	msg    string
+	// created are the tables the failed request created, empty: GreptimeDB
+	// creates tables before it writes their regions.
+	created []string
+}
+
+// goodInsert is one valid event for table.
+func goodInsert(table string) *greptimev1.RowInsertRequest {
+	return insert(table, eventSchema(), event("a", `{}`, 1))
+}
+
+// TestInsertRejectionsOfSchemas: a schema that cannot make a table, or that
+// conflicts with the table's.
+func TestInsertRejectionsOfSchemas(t *testing.T) {
+	checkRejections(t, []rejection{
 		{
 			name:  "column type change",
-			setup: []*greptimev1.RowInsertRequest{good("events")},
+			setup: []*greptimev1.RowInsertRequest{goodInsert("events")},
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", []*greptimev1.ColumnSchema{
 				col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG),
 				col("payload", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
@@ -304,7 +311,7 @@ func TestInsertRejections(t *testing.T) {
 		},
 		{
 			name:  "semantic type change",
-			setup: []*greptimev1.RowInsertRequest{good("events")},
+			setup: []*greptimev1.RowInsertRequest{goodInsert("events")},
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", []*greptimev1.ColumnSchema{
 				col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_FIELD),
 				col("payload", greptimev1.ColumnDataType_JSON, greptimev1.SemanticType_FIELD),
@@ -313,8 +320,59 @@ func TestInsertRejections(t *testing.T) {
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column type has semantic type Tag, given: FIELD(1)",
 		},
 		{
+			name: "no time index",
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				[]*greptimev1.ColumnSchema{col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)},
+				[]*greptimev1.Value{str("a")})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Missing timestamp column, msg: table is events",
+		},
+		{
+			name: "two time indexes",
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				eventSchema(col("ts2", greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND, greptimev1.SemanticType_TIMESTAMP)),
+				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), null()})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Duplicated timestamp column in gRPC requests, exists timestamp, duplicated: ts2",
+		},
+		{
+			name: "time index not a timestamp",
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				[]*greptimev1.ColumnSchema{col("ts", greptimev1.ColumnDataType_INT64, greptimev1.SemanticType_TIMESTAMP)},
+				[]*greptimev1.Value{i64(1)})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column `ts` is not a timestamp type",
+		},
+		{
+			name:  "time index missing on existing table",
+			setup: []*greptimev1.RowInsertRequest{goodInsert("events")},
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				[]*greptimev1.ColumnSchema{col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)},
+				[]*greptimev1.Value{str("a")})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "missing column timestamp",
+		},
+		{
+			name: "datetime column",
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				eventSchema(col("dt", greptimev1.ColumnDataType_DATETIME, greptimev1.SemanticType_FIELD)),
+				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), null()})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column name `dt` is datetime type",
+		},
+		{
+			name: "duplicate column",
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				eventSchema(col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)),
+				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), str("b")})}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Duplicated column name in gRPC requests, name: type",
+		},
+	})
+}
+
+// TestInsertRejectionsOfRows: rows that do not fit their schema, or values
+// their column cannot hold.
+func TestInsertRejectionsOfRows(t *testing.T) {
+	checkRejections(t, []rejection{
+		{
 			name: "value kind does not match column type",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", withN,
+			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
+				eventSchema(col("n", greptimev1.ColumnDataType_INT64, greptimev1.SemanticType_FIELD)),
 				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), str("seven")})}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "value has type String, but column n has type Int64(4)",
 			created: []string{"events"},
@@ -345,139 +403,125 @@ func TestInsertRejections(t *testing.T) {
 			code: codes.Internal, status: StatusUnexpected, msg: "Unexpected, violated: Expected to value data to be a string.",
 		},
 		{
-			name: "unknown database",
-			req:  req{db: "nosuch", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to find schema, schema info: nosuch",
-		},
-		{
-			name: "unknown catalog",
-			req:  req{db: "other-public", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to find schema, schema info: public",
-		},
-		{
-			name: "no time index",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				[]*greptimev1.ColumnSchema{col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)},
-				[]*greptimev1.Value{str("a")})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Missing timestamp column, msg: table is events",
-		},
-		{
-			name: "two time indexes",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				eventSchema(col("ts2", greptimev1.ColumnDataType_TIMESTAMP_MILLISECOND, greptimev1.SemanticType_TIMESTAMP)),
-				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), null()})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Duplicated timestamp column in gRPC requests, exists timestamp, duplicated: ts2",
-		},
-		{
-			name: "time index not a timestamp",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				[]*greptimev1.ColumnSchema{col("ts", greptimev1.ColumnDataType_INT64, greptimev1.SemanticType_TIMESTAMP)},
-				[]*greptimev1.Value{i64(1)})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column `ts` is not a timestamp type",
-		},
-		{
-			name:   "invalid table name",
-			req:    req{inserts: []*greptimev1.RowInsertRequest{good("1events")}},
-			code:   codes.InvalidArgument,
-			status: StatusInvalidArguments, msg: "Invalid table name: 1events",
-		},
-		{
-			name: "invalid ttl hint",
-			req:  req{hints: "ttl=10", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to parse table option, key: ttl, value: 10",
-		},
-		{
-			name: "invalid append_mode hint",
-			req:  req{hints: "append_mode=yes", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Invalid options",
-		},
-		{
-			name: "append mode with last_non_null",
-			req:  req{hints: "append_mode=true,merge_mode=last_non_null", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "only last_row merge_mode is allowed when append_mode is enabled",
-		},
-		{
-			name: "auto create disabled",
-			req:  req{hints: "auto_create_table=false", inserts: []*greptimev1.RowInsertRequest{good("events")}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Table `events` does not exist, and `auto_create_table` hint is disabled",
-		},
-		{
 			name: "null time index",
 			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events", eventSchema(),
 				[]*greptimev1.Value{str("a"), str("{}"), null()})}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column timestamp is not null but input has null",
 			created: []string{"events"},
 		},
+	})
+}
+
+// TestInsertRejectionsOfNames: a database, catalog or table that cannot be
+// written.
+func TestInsertRejectionsOfNames(t *testing.T) {
+	checkRejections(t, []rejection{
 		{
-			name:  "time index missing on existing table",
-			setup: []*greptimev1.RowInsertRequest{good("events")},
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				[]*greptimev1.ColumnSchema{col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)},
-				[]*greptimev1.Value{str("a")})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "missing column timestamp",
+			name: "unknown database",
+			req:  req{db: "nosuch", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to find schema, schema info: nosuch",
+		},
+		{
+			name: "unknown catalog",
+			req:  req{db: "other-public", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to find schema, schema info: public",
+		},
+		{
+			name:   "invalid table name",
+			req:    req{inserts: []*greptimev1.RowInsertRequest{goodInsert("1events")}},
+			code:   codes.InvalidArgument,
+			status: StatusInvalidArguments, msg: "Invalid table name: 1events",
+		},
+	})
+}
+
+// TestInsertRejectionsOfHints: hints GreptimeDB does not parse, or that
+// forbid the write.
+func TestInsertRejectionsOfHints(t *testing.T) {
+	checkRejections(t, []rejection{
+		{
+			name: "invalid ttl hint",
+			req:  req{hints: "ttl=10", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Failed to parse table option, key: ttl, value: 10",
+		},
+		{
+			name: "invalid append_mode hint",
+			req:  req{hints: "append_mode=yes", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Invalid options",
+		},
+		{
+			name: "append mode with last_non_null",
+			req:  req{hints: "append_mode=true,merge_mode=last_non_null", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "only last_row merge_mode is allowed when append_mode is enabled",
+		},
+		{
+			name: "auto create disabled",
+			req:  req{hints: "auto_create_table=false", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
+			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Table `events` does not exist, and `auto_create_table` hint is disabled",
 		},
 		{
 			name: "read_preference hint",
-			req:  req{hints: "read_preference=follower", inserts: []*greptimev1.RowInsertRequest{good("events")}},
+			req:  req{hints: "read_preference=follower", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Unknown hint: read_preference=follower",
 		},
 		{
 			// strum parses the serialize and to_string names only: "leader", "LEADER".
 			name: "read_preference hint in mixed case",
-			req:  req{hints: "read_preference=Leader", inserts: []*greptimev1.RowInsertRequest{good("events")}},
+			req:  req{hints: "read_preference=Leader", inserts: []*greptimev1.RowInsertRequest{goodInsert("events")}},
 			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Unknown hint: read_preference=Leader",
 		},
-		{
-			name: "datetime column",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				eventSchema(col("dt", greptimev1.ColumnDataType_DATETIME, greptimev1.SemanticType_FIELD)),
-				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), null()})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "column name `dt` is datetime type",
-		},
-		{
-			name: "duplicate column",
-			req: req{inserts: []*greptimev1.RowInsertRequest{insert("events",
-				eventSchema(col("type", greptimev1.ColumnDataType_STRING, greptimev1.SemanticType_TAG)),
-				[]*greptimev1.Value{str("a"), str("{}"), tsns(1), str("b")})}},
-			code: codes.InvalidArgument, status: StatusInvalidArguments, msg: "Duplicated column name in gRPC requests, name: type",
-		},
-	}
+	})
+}
+
+// checkRejections runs each rejection as a subtest against a server of its own.
+func checkRejections(t *testing.T, cases []rejection) {
+	t.Helper()
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := startServer(t, Config{})
-			c := dial(t, s.Addr(), nil)
-			ctx := ctxT(t)
-			for _, in := range tc.setup {
-				requireOK(t, do(ctx, c, req{inserts: []*greptimev1.RowInsertRequest{in}}))
-			}
-			before := map[string]Table{}
-			for _, name := range s.Tables("public") {
-				before[name], _ = s.Table("public", name)
-			}
-
-			res := do(ctx, c, tc.req)
-			requireStatus(t, res, tc.code, tc.status, tc.msg)
-			assert.Equal(t, []string{string(RetryHintNonRetryable)}, res.trailer.Get(HeaderErrRetryHint))
-
-			// Nothing changed but the created tables, which hold no rows.
-			after := map[string]Table{}
-			for _, name := range s.Tables("public") {
-				after[name], _ = s.Table("public", name)
-			}
-			for _, name := range tc.created {
-				require.Contains(t, after, name)
-				assert.Empty(t, after[name].Rows)
-				delete(after, name)
-			}
-			assert.Equal(t, before, after)
-
-			rej := s.Rejected()
-			require.Len(t, rej, 1)
-			assert.Equal(t, tc.code, rej[0].Code)
-			assert.Equal(t, tc.status, rej[0].Status)
-			assert.False(t, rej[0].Injected)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertRejected(t, tc) })
 	}
+}
+
+// assertRejected sends tc's request after its setup, and checks that the
+// server answers with tc's error and a non-retryable hint, changes nothing
+// but the tables tc names as created (which hold no rows), and records the
+// rejection as its own, not an injected fault.
+func assertRejected(t *testing.T, tc rejection) {
+	t.Helper()
+	s := startServer(t, Config{})
+	c := dial(t, s.Addr(), nil)
+	ctx := ctxT(t)
+	for _, in := range tc.setup {
+		requireOK(t, do(ctx, c, req{inserts: []*greptimev1.RowInsertRequest{in}}))
+	}
+	before := publicTables(s)
+
+	res := do(ctx, c, tc.req)
+	requireStatus(t, res, tc.code, tc.status, tc.msg)
+	assert.Equal(t, []string{string(RetryHintNonRetryable)}, res.trailer.Get(HeaderErrRetryHint))
+
+	// Nothing changed but the created tables, which hold no rows.
+	after := publicTables(s)
+	for _, name := range tc.created {
+		require.Contains(t, after, name)
+		assert.Empty(t, after[name].Rows)
+		delete(after, name)
+	}
+	assert.Equal(t, before, after)
+
+	rej := s.Rejected()
+	require.Len(t, rej, 1)
+	assert.Equal(t, tc.code, rej[0].Code)
+	assert.Equal(t, tc.status, rej[0].Status)
+	assert.False(t, rej[0].Injected)
+}
+
+// publicTables is a copy of every table of database public, by name.
+func publicTables(s *Server) map[string]Table {
+	tables := map[string]Table{}
+	for _, name := range s.Tables("public") {
+		tables[name], _ = s.Table("public", name)
+	}
+	return tables
 }
 
 func TestNonInsertRequests(t *testing.T) {
