@@ -33,10 +33,17 @@ fuzz:
 	done
 
 ## bench: the exporter and the collector's otlp exporter on the same batches,
-## alternating (-count=6), then benchstat's comparison of the two (CPU, wall
-## time and allocations per record, with their spread and significance)
+## in BENCH_ROUNDS interleaved rounds (each round runs every sub-benchmark once,
+## so a change in the machine's load hits both sides), then benchstat's
+## comparison of the two (CPU, wall time and allocations per record, with
+## their spread and significance)
+BENCH_ROUNDS ?= 6
 bench:
-	$(GO) test -run '^$$' -bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPayload' -count=6 . | tee bench.out
+	$(GO) test -c -o $(BIN)/greptime-events-bench.test .
+	rm -f bench.out
+	for i in $$(seq $(BENCH_ROUNDS)); do \
+		$(BIN)/greptime-events-bench.test -test.run '^$$' -test.bench 'BenchmarkMapping|BenchmarkPush|BenchmarkPayload' -test.count 1 | tee -a bench.out || exit 1; \
+	done
 	$(GO) -C internal/tools tool benchstat -filter '.name:Push' -col /exporter -row /batch $(CURDIR)/bench.out
 	$(GO) -C internal/tools tool benchstat -filter '.name:Payload' -col /encoder $(CURDIR)/bench.out
 
