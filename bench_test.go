@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -106,11 +107,11 @@ func BenchmarkMapping(b *testing.B) {
 // -count, so that a change in the machine's load hits both; the peer runs
 // first, so that benchstat -col /exporter compares this exporter to it.
 func BenchmarkPush(b *testing.B) {
-	endpoint := startDiscardServer(b)
+	endpoint, received := startDiscardServer(b)
 	for _, size := range benchBatchSizes {
 		b.Run(fmt.Sprintf("exporter=otlp/batch=%d", size), func(b *testing.B) {
 			factory := otlpexporter.NewFactory()
-			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+			benchmarkExporter(b, size, received, func() (exporter.Logs, error) {
 				cfg := factory.CreateDefaultConfig().(*otlpexporter.Config)
 				cfg.ClientConfig.Endpoint = endpoint
 				cfg.ClientConfig.TLS.Insecure = true
@@ -121,13 +122,13 @@ func BenchmarkPush(b *testing.B) {
 			})
 		})
 		b.Run(fmt.Sprintf("exporter=greptime_events/batch=%d", size), func(b *testing.B) {
-			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+			benchmarkExporter(b, size, received, func() (exporter.Logs, error) {
 				return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), benchConfig(endpoint))
 			})
 		})
 		// payload_encoding: json, the text GreptimeDB parses per row.
 		b.Run(fmt.Sprintf("exporter=greptime_events_json/batch=%d", size), func(b *testing.B) {
-			benchmarkExporter(b, size, func() (exporter.Logs, error) {
+			benchmarkExporter(b, size, received, func() (exporter.Logs, error) {
 				cfg := benchConfig(endpoint)
 				cfg.PayloadEncoding = PayloadEncodingJSON
 				return NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
@@ -136,7 +137,10 @@ func BenchmarkPush(b *testing.B) {
 	}
 }
 
-func benchmarkExporter(b *testing.B, size int, create func() (exporter.Logs, error)) {
+// benchmarkExporter pushes the same batch over and over. Besides the
+// measures of reportPerRecord it reports wire-B/record, the request bytes
+// the server received per record: what the encoding puts on the wire.
+func benchmarkExporter(b *testing.B, size int, received *atomic.Int64, create func() (exporter.Logs, error)) {
 	exp, err := create()
 	require.NoError(b, err)
 	require.NoError(b, exp.Start(context.Background(), componenttest.NewNopHost()))
@@ -146,18 +150,22 @@ func benchmarkExporter(b *testing.B, size int, create func() (exporter.Logs, err
 	ctx := context.Background()
 	require.NoError(b, exp.ConsumeLogs(ctx, ld)) // connect, and write each layout's first call, before measuring
 	before := startMeasuring(b)
+	bytesBefore := received.Load()
 	for range b.N {
 		if err := exp.ConsumeLogs(ctx, ld); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reportPerRecord(b, size, before)
+	b.ReportMetric(float64(received.Load()-bytesBefore)/float64(b.N*size), "wire-B/record")
 }
 
 // startDiscardServer serves every unary method on loopback by reading the
 // request's bytes and answering with an empty message, which both a
-// GreptimeResponse and an ExportLogsServiceResponse accept.
-func startDiscardServer(b *testing.B) string {
+// GreptimeResponse and an ExportLogsServiceResponse accept. It counts the
+// request bytes it reads.
+func startDiscardServer(b *testing.B) (endpoint string, received *atomic.Int64) {
+	received = new(atomic.Int64)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
 	srv := grpc.NewServer(
@@ -167,12 +175,13 @@ func startDiscardServer(b *testing.B) string {
 			if err := stream.RecvMsg(&req); err != nil {
 				return err
 			}
+			received.Add(int64(req.n))
 			return stream.SendMsg(&discarded{})
 		}),
 	)
 	go func() { _ = srv.Serve(lis) }()
 	b.Cleanup(srv.Stop)
-	return lis.Addr().String()
+	return lis.Addr().String(), received
 }
 
 // discarded is a message whose bytes were read and thrown away.
