@@ -221,26 +221,13 @@ func (e *Encoder) writeSlice(s pcommon.Slice, depth int) {
 func (e *Encoder) writeMap(m pcommon.Map, depth int) {
 	base, from, start := len(e.vals), len(e.order), len(e.buf)
 	count := m.Len()
-	// Gather the values, comparing the keys with those of the shape guessed
-	// from the first (layout.go), so that when they are its keys the shape
-	// is found with no more work.
+	// Gather the values, following the shape of their keys (layout.go).
 	var sh *shape
-	var to uint32
 	j := 0
 	for k, v := range m.All() {
 		e.vals = append(e.vals, v)
-		if j == 0 {
-			if sh = e.shapes.guess(count, k); sh != nil {
-				to = sh.ends[0]
-			}
-		} else if sh != nil {
-			at := to
-			to = sh.ends[j]
-			if k != string(sh.raw[at:to]) {
-				if sh = e.shapes.other(sh, j, k); sh != nil {
-					to = sh.ends[j]
-				}
-			}
+		if j == 0 || sh != nil && !sh.keyIs(j, k) {
+			sh = e.shapes.follow(sh, count, j, k)
 		}
 		j++
 	}

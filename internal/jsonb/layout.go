@@ -121,6 +121,30 @@ func (c *shapeCache) guess(n int, k string) *shape {
 	return nil
 }
 
+// keyIs reports whether k is sh's key j, for j > 0: the check of each key
+// read after the first against the shape followed (see follow).
+func (sh *shape) keyIs(j int, k string) bool {
+	return k == string(sh.raw[sh.ends[j-1]:sh.ends[j]])
+}
+
+// follow returns the shape an object of n keys is taken to have once its
+// key j, k, is read, when that is not simply sh, the shape followed so far
+// (which keyIs tells): for the first key, the guess; for a later one, the
+// other shape of sh's pair that fits, or nil. The keys are compared as they
+// are read, so that when they are all a shape's, it is found with no more
+// work. Callers check keyIs first, inline, and call follow when j is 0 or
+// keyIs is false:
+//
+//	if j == 0 || sh != nil && !sh.keyIs(j, k) {
+//		sh = e.shapes.follow(sh, n, j, k)
+//	}
+func (c *shapeCache) follow(sh *shape, n, j int, k string) *shape {
+	if j == 0 {
+		return c.guess(n, k)
+	}
+	return c.other(sh, j, k)
+}
+
 // other returns the other shape of sh's pair of guesses when the keys read
 // so far, sh's first j, are its first j too and its key j is k; or nil.
 // Kinds of events often share their first key and count (an event name,

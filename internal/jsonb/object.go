@@ -170,25 +170,13 @@ func (o ObjectBuilder) add(key string, kind memberKind) *member {
 func (e *Encoder) writeObject(idx int32, depth int) {
 	base, from, start := len(e.mems), len(e.order), len(e.buf)
 	first, count := e.members[idx].first, int(e.members[idx].n)
-	// Gather the members, comparing their keys with those of the shape
-	// guessed from the first (layout.go), as writeMap does.
+	// Gather the members, following the shape of their keys (layout.go),
+	// as writeMap does.
 	var sh *shape
-	var to uint32
 	for i, j := first, 0; i >= 0; i, j = e.members[i].next, j+1 {
-		k := e.members[i].key
 		e.mems = append(e.mems, i)
-		if j == 0 {
-			if sh = e.shapes.guess(count, k); sh != nil {
-				to = sh.ends[0]
-			}
-		} else if sh != nil {
-			at := to
-			to = sh.ends[j]
-			if k != string(sh.raw[at:to]) {
-				if sh = e.shapes.other(sh, j, k); sh != nil {
-					to = sh.ends[j]
-				}
-			}
+		if k := e.members[i].key; j == 0 || sh != nil && !sh.keyIs(j, k) {
+			sh = e.shapes.follow(sh, count, j, k)
 		}
 	}
 	var order []int32
