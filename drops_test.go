@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,16 +13,31 @@ import (
 
 func TestSampledLoggerLogsEachMessageOncePerInterval(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	logger := sampled(zap.New(core))
-
-	for range 5 { // a flood: five pushes at once
-		logger.Warn("Dropped records", zap.Int("records", 3))
-		logger.Warn("Wrote records to the dead-letter table")
+	clock := &stepClock{now: time.Unix(1_700_000_000, 0)}
+	logger := sampled(zap.New(core, zap.WithClock(clock)))
+	flood := func() { // five pushes at once
+		for range 5 {
+			logger.Warn("Dropped records", zap.Int("records", 3))
+			logger.Warn("Wrote records to the dead-letter table")
+		}
 	}
 
+	flood()
 	assert.Equal(t, 1, logs.FilterMessage("Dropped records").Len())
 	assert.Equal(t, 1, logs.FilterMessage("Wrote records to the dead-letter table").Len(), "each message has its own count")
+
+	clock.now = clock.now.Add(logInterval)
+	flood()
+	assert.Equal(t, 2, logs.FilterMessage("Dropped records").Len(), "once more in the next interval")
+	assert.Equal(t, 2, logs.FilterMessage("Wrote records to the dead-letter table").Len())
 }
+
+// stepClock is a zapcore.Clock that stands still until the test moves it.
+type stepClock struct{ now time.Time }
+
+func (c *stepClock) Now() time.Time { return c.now }
+
+func (c *stepClock) NewTicker(d time.Duration) *time.Ticker { return time.NewTicker(d) }
 
 func TestFloodOfInvalidRecordsIsOneWarning(t *testing.T) {
 	h := newHarness(t, setup{})

@@ -68,6 +68,9 @@ func TestSpanEvents(t *testing.T) {
 			}
 			checkExceptions(t, srv, spans, exceptions)
 			rows := readRows(t, standInReader(srv), "events")
+			if want := messages + len(logged); len(rows) != want {
+				t.Errorf("events holds %d rows, want %d: the message events and the logged events, nothing else", len(rows), want)
+			}
 			gotMessages := map[string]int{}
 			for _, r := range rows {
 				if r.Type != "message" {
