@@ -106,3 +106,25 @@ func TestJSON2ColumnTakesNoJSONOrJSONB(t *testing.T) {
 	}
 	assert.Zero(t, s.RowCount("public", "events"))
 }
+
+// TestOnlyTheJSONExtensionMakesBinaryJSON: Binary is the JSON type only with
+// the JSON extension; with a decimal or vector extension, or none, it stays
+// Binary (src/api/src/helper.rs:104-113).
+func TestOnlyTheJSONExtensionMakesBinaryJSON(t *testing.T) {
+	binary := func(ext *greptimev1.ColumnDataTypeExtension) *greptimev1.ColumnSchema {
+		return &greptimev1.ColumnSchema{ColumnName: "c", Datatype: greptimev1.ColumnDataType_BINARY, DatatypeExtension: ext}
+	}
+	for name, tc := range map[string]struct {
+		ext  *greptimev1.ColumnDataTypeExtension
+		want greptimev1.ColumnDataType
+	}{
+		"json":    {&greptimev1.ColumnDataTypeExtension{TypeExt: &greptimev1.ColumnDataTypeExtension_JsonType{JsonType: greptimev1.JsonTypeExtension_JSON_BINARY}}, greptimev1.ColumnDataType_JSON},
+		"none":    {nil, greptimev1.ColumnDataType_BINARY},
+		"vector":  {&greptimev1.ColumnDataTypeExtension{TypeExt: &greptimev1.ColumnDataTypeExtension_VectorType{VectorType: &greptimev1.VectorTypeExtension{Dim: 3}}}, greptimev1.ColumnDataType_BINARY},
+		"decimal": {&greptimev1.ColumnDataTypeExtension{TypeExt: &greptimev1.ColumnDataTypeExtension_DecimalType{DecimalType: &greptimev1.DecimalTypeExtension{Precision: 10, Scale: 2}}}, greptimev1.ColumnDataType_BINARY},
+	} {
+		if got := columnType(binary(tc.ext)); got != tc.want {
+			t.Errorf("%s: Binary is %v, want %v", name, got, tc.want)
+		}
+	}
+}

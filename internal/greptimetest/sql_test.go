@@ -335,6 +335,44 @@ func TestExecSQLErrors(t *testing.T) {
 	}
 }
 
+// TestExecSQLExpressionBounds: nesting and operands are bounded, so that no
+// SQL sent to the stand-in exhausts the stack of its parser or evaluation;
+// within the bounds, such expressions run.
+func TestExecSQLExpressionBounds(t *testing.T) {
+	s := startServer(t, Config{})
+	fillEventTables(t, s)
+	st := s.Store()
+	nested := func(n int) string {
+		return "SELECT count(*) FROM events WHERE " + strings.Repeat("(", n) + "TRUE" + strings.Repeat(")", n)
+	}
+	nots := func(n int) string {
+		return "SELECT count(*) FROM events WHERE " + strings.Repeat("NOT ", n) + "FALSE"
+	}
+	terms := func(n int) string {
+		return "SELECT count(*) FROM events WHERE TRUE" + strings.Repeat(" AND TRUE", n-1)
+	}
+	for _, sql := range []string{nested(maxExprDepth), nots(maxExprDepth - 1), terms(maxExprTerms - 10)} {
+		_, err := st.ExecSQL("public", sql)
+		require.NoError(t, err, "%.80s", sql)
+	}
+	for name, sql := range map[string]string{
+		"parentheses":   nested(maxExprDepth + 1),
+		"NOTs":          nots(maxExprDepth + 1),
+		"operands":      terms(maxExprTerms + 1),
+		"a megabyte":    nested(500_000),
+		"many operands": terms(100_000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := st.ExecSQL("public", sql)
+			require.Error(t, err)
+			code, ok := ErrorStatus(err)
+			require.True(t, ok)
+			assert.Equal(t, StatusUnsupported, code, err.Error())
+			assert.Contains(t, err.Error(), "greptimetest: the stand-in does not support expressions")
+		})
+	}
+}
+
 // TestCreateDatabase: CREATE DATABASE as GreptimeDB runs it, and a database
 // created over SQL takes inserts over gRPC, which fail before.
 func TestCreateDatabase(t *testing.T) {

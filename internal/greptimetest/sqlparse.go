@@ -318,6 +318,27 @@ func (exprIsNull) exprNode()  {}
 type sqlParser struct {
 	toks []sqlToken
 	pos  int
+	// depth counts the parentheses and NOTs open, terms the operands read:
+	// both bounded, so that no SQL can exhaust the stack of the parser or of
+	// the evaluation, which recurse per level and per operand.
+	depth, terms int
+}
+
+// Bounds of the stand-in's expressions, far beyond any query of the docs or
+// the tests.
+const (
+	maxExprDepth = 64
+	maxExprTerms = 4096
+)
+
+// enter opens a nesting level (a parenthesis, a NOT), refused past
+// maxExprDepth; the caller leaves it with p.depth--.
+func (p *sqlParser) enter() *greptimeError {
+	p.depth++
+	if p.depth > maxExprDepth {
+		return standinUnsupported("expressions nested more than %d deep", maxExprDepth)
+	}
+	return nil
 }
 
 // parseSQL parses the statements of sql as GreptimeDB's
@@ -748,6 +769,10 @@ func (p *sqlParser) andExpr() (sqlExpr, *greptimeError) {
 
 func (p *sqlParser) notExpr() (sqlExpr, *greptimeError) {
 	if p.accept("NOT") {
+		if gerr := p.enter(); gerr != nil {
+			return nil, gerr
+		}
+		defer func() { p.depth-- }()
 		e, gerr := p.notExpr()
 		return exprNot{e: e}, gerr
 	}
@@ -814,6 +839,9 @@ func (p *sqlParser) inList(e sqlExpr, not bool) (sqlExpr, *greptimeError) {
 }
 
 func (p *sqlParser) primary() (sqlExpr, *greptimeError) {
+	if p.terms++; p.terms > maxExprTerms {
+		return nil, standinUnsupported("expressions of more than %d terms", maxExprTerms)
+	}
 	t := p.next()
 	switch t.kind {
 	case tokNumber:
@@ -826,6 +854,10 @@ func (p *sqlParser) primary() (sqlExpr, *greptimeError) {
 			if p.peek().is("SELECT") {
 				return nil, standinUnsupported("subqueries")
 			}
+			if gerr := p.enter(); gerr != nil {
+				return nil, gerr
+			}
+			defer func() { p.depth-- }()
 			e, gerr := p.expr()
 			if gerr != nil {
 				return nil, gerr

@@ -177,10 +177,11 @@ func isIntervalType(dt greptimev1.ColumnDataType) bool {
 }
 
 // isJSONB reports whether a request column is JSONB: Binary with the JSON
-// extension.
+// extension, whatever its value; Binary with any other extension (decimal,
+// vector) stays Binary (src/api/src/helper.rs:104-113).
 func isJSONB(s *greptimev1.ColumnSchema) bool {
-	return s.GetDatatype() == greptimev1.ColumnDataType_BINARY && s.GetDatatypeExtension().GetJsonType() == greptimev1.JsonTypeExtension_JSON_BINARY &&
-		s.GetDatatypeExtension().GetTypeExt() != nil
+	_, json := s.GetDatatypeExtension().GetTypeExt().(*greptimev1.ColumnDataTypeExtension_JsonType)
+	return s.GetDatatype() == greptimev1.ColumnDataType_BINARY && json
 }
 
 // columnType is a request column's type as GreptimeDB sees it: JSON text
