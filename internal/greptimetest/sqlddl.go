@@ -184,7 +184,7 @@ func unexpectedToken(want, sqlWant string, t, actual sqlToken) *greptimeError {
 // does (src/sql/src/parser.rs:91-93, src/sql/src/error.rs:36-37): 1001.
 func (p *sqlParser) statementEnd() *greptimeError {
 	if t := p.peek(); t.kind != tokEOF && !t.is(";") {
-		return newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", t)
+		return unsupportedKeyword(t)
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func (p *sqlParser) ifNotExists() (bool, *greptimeError) {
 		return true, nil
 	}
 	if p.peek().is("IF") && p.peekAt(1).is("EXISTS") {
-		return false, newError(StatusUnsupported, "SQL statement is not supported, keyword: EXISTS")
+		return false, unsupportedKeyword("EXISTS")
 	}
 	return false, nil
 }
@@ -684,7 +684,7 @@ func (p *sqlParser) alterStmt() (sqlStmt, *greptimeError) {
 	case t.kind == tokWord:
 		return nil, greptimeExpected("DATABASE or TABLE after ALTER", t)
 	default:
-		return nil, newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", t)
+		return nil, unsupportedKeyword(t)
 	}
 	s := &alterTableStmt{}
 	var gerr *greptimeError
@@ -696,7 +696,7 @@ func (p *sqlParser) alterStmt() (sqlStmt, *greptimeError) {
 		if t.kind == tokWord {
 			return nil, standinUnsupported("ALTER TABLE ... %s", strings.ToUpper(t.text))
 		}
-		return nil, newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", t)
+		return nil, unsupportedKeyword(t)
 	}
 	// ADD followed by a table constraint is AddConstraint (alter_parser.rs:372-388).
 	switch n := p.peekAt(1); {

@@ -71,6 +71,14 @@ func syntaxError(format string, args ...any) *greptimeError {
 	return newError(StatusInvalidSyntax, "Invalid SQL syntax: sql parser error: "+format, args...)
 }
 
+// unsupportedKeyword is GreptimeDB's refusal of a statement at the token t:
+// 1001, "SQL statement is not supported, keyword: t" (src/sql/src/parser.rs:289-291,
+// src/sql/src/error.rs:36-37), also what it answers for a token after a
+// complete statement (src/sql/src/parser.rs:91-93).
+func unsupportedKeyword(t any) *greptimeError {
+	return newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", t)
+}
+
 // standinUnsupported refuses SQL that GreptimeDB may well run but the
 // stand-in does not: 1001 Unsupported, the code GreptimeDB gives statements
 // it does not support (src/sql/src/error.rs:36-37, :356).
@@ -449,8 +457,7 @@ func (p *sqlParser) statement() (sqlStmt, *greptimeError) {
 	case t.is("("):
 		return nil, standinUnsupported("parenthesized queries")
 	}
-	// src/sql/src/parser.rs:289-291, src/sql/src/error.rs:36-37.
-	return nil, newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", t)
+	return nil, unsupportedKeyword(t)
 }
 
 // showStmt parses what follows SHOW (ParserContext::parse_show,
@@ -523,11 +530,7 @@ func (p *sqlParser) createStmt() (sqlStmt, *greptimeError) {
 	if p.peek().is("WITH") {
 		return nil, standinUnsupported("database options (CREATE DATABASE ... WITH)")
 	}
-	if n := p.peek(); n.kind != tokEOF && !n.is(";") {
-		// The next statement would start here (src/sql/src/parser.rs:91-93).
-		return nil, newError(StatusUnsupported, "SQL statement is not supported, keyword: %s", n)
-	}
-	return s, nil
+	return s, p.statementEnd()
 }
 
 // objectName parses name[.name[.name]].
