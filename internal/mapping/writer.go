@@ -93,7 +93,11 @@ func (w *Writer) Pack(groups []*Group, header []byte, limit int) (requests [][]I
 			first := next
 			for next < len(g.Events) {
 				eventMark := len(w.buf.B)
-				rows, nulled := w.appendEvent(&g.Events[next], g)
+				// Past stop the event cannot fit: an array expanded into
+				// rows that each carry the payload, which holds the array,
+				// grows with its square, so its rows stop there.
+				stop := mark + maxBytes - used
+				rows, nulled := w.appendEvent(&g.Events[next], g, stop)
 				// len(B)-mark bounds the insert's size: BeginInsert left
 				// room for the most its framing can take.
 				if used+len(w.buf.B)-mark <= maxBytes {
@@ -102,13 +106,17 @@ func (w *Writer) Pack(groups []*Group, header []byte, limit int) (requests [][]I
 					next++
 					continue
 				}
-				eventBytes := len(w.buf.B) - eventMark
+				eventBytes, cut := len(w.buf.B)-eventMark, len(w.buf.B) > stop
 				w.buf.B = w.buf.B[:eventMark]
 				if next > first || len(w.inserts) > current {
 					break // the event starts the next request
 				}
+				took := "take"
+				if cut {
+					took = "take more than" // its rows stopped at stop
+				}
 				tooLarge = append(tooLarge, Unstorable{Database: g.Database, Type: g.Type, Event: g.Events[next], Size: eventBytes,
-					Err: fmt.Errorf("%w: its rows take %d bytes, a request at most %d (max_request_bytes, or less where GreptimeDB refused a larger one)", ErrTooLarge, eventBytes, limit)})
+					Err: fmt.Errorf("%w: its rows %s %d bytes, a request at most %d (max_request_bytes, or less where GreptimeDB refused a larger one)", ErrTooLarge, took, eventBytes, limit)})
 				// Out of the group, so that a retry of the group does not carry it either.
 				g.Events = append(g.Events[:next], g.Events[next+1:]...)
 			}
@@ -139,8 +147,9 @@ type hole struct {
 }
 
 // appendEvent appends the rows of one event: one row, or one per element
-// of the expanding column's array.
-func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
+// of the expanding column's array, which stop once the buffer has passed
+// stop (the event is too large then, whatever follows).
+func (w *Writer) appendEvent(ev *Event, g *Group, stop int) (rows, nulled int) {
 	l := g.Layout
 	w.cells = w.cells[:0]
 	var holes [2]hole
@@ -199,6 +208,9 @@ func (w *Writer) appendEvent(ev *Event, g *Group) (rows, nulled int) {
 		}
 		w.appendRow(holes[:n])
 		rows++
+		if len(w.buf.B) > stop {
+			break // too large already: the caller takes the event out
+		}
 	}
 	return rows, nulled
 }

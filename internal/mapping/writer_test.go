@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +178,32 @@ func TestRecordTooLargeForAnyRequestIsLeftOutAlone(t *testing.T) {
 	}
 	assert.Equal(t, []int64{1_700_000_000_000_000_000, 1_700_000_000_000_000_002}, sent, "the others are sent")
 	assert.Len(t, m.groups[0].Events, 2, "a retry of the group would not carry it either")
+}
+
+// TestExpandedRowsStopOnceTooLarge: each expanded row carries the payload,
+// which holds the array, so an array's rows grow with its square; they stop
+// once the event cannot fit, and the record is left out as too large with
+// the others sent, without writing hundreds of megabytes first.
+func TestExpandedRowsStopOnceTooLarge(t *testing.T) {
+	spec := withTypes(defaultSpec(), map[string]Table{"deploy": {Name: "events", Columns: []Column{
+		{Name: "host", Source: "attributes.hosts", Expand: true, Tag: true},
+	}}})
+	ld := logsOfTypes("deploy", "deploy")
+	hosts := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutEmptySlice("hosts")
+	for i := range 16_000 { // about 800 MB of rows, were they all written
+		hosts.AppendEmpty().SetInt(int64(i))
+	}
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m := mapLogs(t, spec, ld, 64<<10)
+	runtime.ReadMemStats(&after)
+
+	require.Len(t, m.tooLarge, 1)
+	assert.ErrorIs(t, m.tooLarge[0].Err, ErrTooLarge)
+	assert.Contains(t, m.tooLarge[0].Err.Error(), "its rows take more than")
+	assert.Equal(t, 1, len(m.rowInserts()), "the other record is sent")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(32<<20), "bytes allocated to map the batch")
 }
 
 // varyingPayloadLogs has payloads whose lengths go up and down across the
