@@ -68,9 +68,10 @@ func (d *drops) unstorable(ctx context.Context, w *mapping.Writer, recs []mappin
 	}
 	var fate letterFate
 	for start := 0; start < len(recs); {
-		// The records of one database at a time, in order.
+		// The records of one database at a time, in order; those of
+		// tenants not allowed all go to home, in one write.
 		end := start + 1
-		for end < len(recs) && recs[end].Database == recs[start].Database {
+		for end < len(recs) && (denied || recs[end].Database == recs[start].Database) {
 			end++
 		}
 		db, target := recs[start].Database, recs[start].Database

@@ -109,7 +109,9 @@ func (c *eventCatalog) addKeys(e *catalogEntry, prefix string, m pcommon.Map) {
 		if len(e.keys) >= c.cfg.MaxPayloadKeys {
 			return
 		}
-		e.keys[prefix+k] = true
+		if !e.keys[prefix+k] { // a lookup of the joined key allocates nothing; storing it does
+			e.keys[prefix+k] = true
+		}
 	}
 }
 

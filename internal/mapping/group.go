@@ -231,6 +231,9 @@ func (gr *Grouper) place(m *Mapping, dropped *Drops, db string, allowed bool, ev
 		dropped.Filtered++
 		return
 	}
+	if err == nil {
+		ev.Timestamp = ts // a dead letter keeps the record's time too
+	}
 	if !allowed {
 		dropped.Denied = append(dropped.Denied, Unstorable{Database: db, Type: eventType,
 			Err: fmt.Errorf("%w: %q", ErrNotAllowed, db), Event: ev})
@@ -240,7 +243,6 @@ func (gr *Grouper) place(m *Mapping, dropped *Drops, db string, allowed bool, ev
 		dropped.Unstorable = append(dropped.Unstorable, Unstorable{Database: db, Type: eventType, Err: err, Event: ev})
 		return
 	}
-	ev.Timestamp = ts
 	gr.add(db, eventType, m, ev)
 }
 

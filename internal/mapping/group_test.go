@@ -49,6 +49,7 @@ func TestGroupsByDatabase(t *testing.T) {
 	require.Len(t, dropped.Denied, 2)
 	assert.Equal(t, "denied", dropped.Denied[0].Database)
 	assert.ErrorIs(t, dropped.Denied[0].Err, ErrNotAllowed)
+	assert.Equal(t, int64(1_700_000_000_000_000_000), dropped.Denied[0].Event.Timestamp, "a denied record keeps its time for its dead letter")
 }
 
 func TestLogType(t *testing.T) {
