@@ -579,15 +579,23 @@ func validateDatabase(key, db, catalog string) error {
 	if !namePattern.MatchString(db) {
 		return fmt.Errorf(`%q %q is not a GreptimeDB database name (letters, digits, and _:-.@#, not starting with a digit, '.', '@' or '#')`, key, db)
 	}
-	if catalog != "" {
+	if !splitsIntoCatalog(db, catalog) {
 		return nil
 	}
-	cat, schema, found := strings.Cut(db, "-")
-	if !found || cat == defaultCatalog && schema != "" {
-		return nil
-	}
+	cat, schema, _ := strings.Cut(db, "-")
 	return fmt.Errorf(`%q %q would be read by GreptimeDB as catalog %q, schema %q, because it splits a database name at the first '-'; `+
 		`for the database %q of the default catalog write %q, or set "catalog: %s" and "database: %s"`, key, db, cat, schema, db, defaultCatalog+"-"+db, cat, schema)
+}
+
+// splitsIntoCatalog reports whether GreptimeDB would read db, sent without
+// a catalog, as a schema of another catalog than the default: it splits a
+// dbname at its first '-' (src/common/catalog/src/lib.rs:63-81).
+func splitsIntoCatalog(db, catalog string) bool {
+	if catalog != "" {
+		return false
+	}
+	cat, schema, found := strings.Cut(db, "-")
+	return found && (cat != defaultCatalog || schema == "")
 }
 
 // tenantSourceKind says where a record's tenant is read.

@@ -129,12 +129,30 @@ func (s *sieve) begin(ctx context.Context) sifting {
 // passesAll reports whether the sift takes nothing out of any log batch.
 func (f sifting) passesAll() bool { return !f.filtering && !f.checking }
 
-// siftRecord is a log record or a span event, for the sieve.
+// siftRecord is a log record or a span event, for the sieve, with the
+// tenant of its resource.
 type siftRecord struct {
-	resource pcommon.Resource
-	lr       plog.LogRecord
-	span     ptrace.Span
-	se       ptrace.SpanEvent
+	tenant
+	lr   plog.LogRecord
+	span ptrace.Span
+	se   ptrace.SpanEvent
+}
+
+// tenant is the database of a resource's records, and whether they may go
+// there.
+type tenant struct {
+	db      string
+	allowed bool
+}
+
+// tenantOf is the tenant of res's records, found once per resource and
+// only when the sift checks tenants.
+func (f sifting) tenantOf(res pcommon.Resource) tenant {
+	if !f.tenants {
+		return tenant{allowed: true}
+	}
+	db, ok := f.databaseOf(res)
+	return tenant{db: db, allowed: ok}
 }
 
 func (r siftRecord) eventType(m *mapping.Mapping) string {
@@ -168,13 +186,11 @@ func (f sifting) takeOut(r siftRecord, d *mapping.Drops) bool {
 	if !f.checking {
 		return false
 	}
-	if f.tenants {
-		if db, ok := f.databaseOf(r.resource); !ok {
-			if d != nil {
-				d.Denied = append(d.Denied, mapping.Unstorable{Database: db, Type: r.eventType(m), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, db)})
-			}
-			return true
+	if !r.allowed {
+		if d != nil {
+			d.Denied = append(d.Denied, mapping.Unstorable{Database: r.db, Type: r.eventType(m), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, r.db)})
 		}
+		return true
 	}
 	if err := r.timestampErr(); err != nil {
 		if d != nil {
@@ -200,9 +216,10 @@ func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs 
 	}
 	var dropped mapping.Drops
 	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		t := f.tenantOf(rl.Resource())
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
-				return f.takeOut(siftRecord{resource: rl.Resource(), lr: lr}, &dropped)
+				return f.takeOut(siftRecord{tenant: t, lr: lr}, &dropped)
 			})
 			return sl.LogRecords().Len() == 0
 		})
@@ -215,9 +232,10 @@ func (s *sieve) sift(ctx context.Context, ld plog.Logs, mutable bool) plog.Logs 
 // takesAnyLog reports whether the sift takes any record of ld out.
 func (f sifting) takesAnyLog(ld plog.Logs) bool {
 	for _, rl := range ld.ResourceLogs().All() {
+		t := f.tenantOf(rl.Resource())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if f.takeOut(siftRecord{resource: rl.Resource(), lr: lr}, nil) {
+				if f.takeOut(siftRecord{tenant: t, lr: lr}, nil) {
 					return true
 				}
 			}
@@ -240,13 +258,14 @@ func (s *sieve) siftTraces(ctx context.Context, td ptrace.Traces) ptrace.Traces 
 	out := ptrace.NewTraces()
 	var dropped mapping.Drops
 	for _, rs := range td.ResourceSpans().All() {
+		t := f.tenantOf(rs.Resource())
 		var outRS ptrace.ResourceSpans
 		for _, ss := range rs.ScopeSpans().All() {
 			var outSS ptrace.ScopeSpans
 			for _, span := range ss.Spans().All() {
 				kept := 0
 				for _, se := range span.Events().All() {
-					if !f.takeOut(siftRecord{resource: rs.Resource(), span: span, se: se}, &dropped) {
+					if !f.takeOut(siftRecord{tenant: t, span: span, se: se}, &dropped) {
 						kept++
 					}
 				}
@@ -267,7 +286,7 @@ func (s *sieve) siftTraces(ctx context.Context, td ptrace.Traces) ptrace.Traces 
 				span.CopyTo(outSpan)
 				if kept < span.Events().Len() {
 					outSpan.Events().RemoveIf(func(se ptrace.SpanEvent) bool {
-						return f.takeOut(siftRecord{resource: rs.Resource(), span: outSpan, se: se}, nil)
+						return f.takeOut(siftRecord{tenant: t, span: outSpan, se: se}, nil)
 					})
 				}
 			}
@@ -281,6 +300,7 @@ func (s *sieve) siftTraces(ctx context.Context, td ptrace.Traces) ptrace.Traces 
 // out: a span without events to write goes.
 func (f sifting) takesAnySpan(td ptrace.Traces) bool {
 	for _, rs := range td.ResourceSpans().All() {
+		t := f.tenantOf(rs.Resource())
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				if span.Events().Len() == 0 {
@@ -290,7 +310,7 @@ func (f sifting) takesAnySpan(td ptrace.Traces) bool {
 					continue
 				}
 				for _, se := range span.Events().All() {
-					if f.takeOut(siftRecord{resource: rs.Resource(), span: span, se: se}, nil) {
+					if f.takeOut(siftRecord{tenant: t, span: span, se: se}, nil) {
 						return true
 					}
 				}

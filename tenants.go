@@ -101,7 +101,7 @@ func (t *tenants) database(name string) (db string, ok bool) {
 	if !t.allowed[name] && (t.pattern == nil || !t.pattern.MatchString(name)) {
 		return name, false
 	}
-	if validateDatabase("tenant", name, t.catalog) != nil {
+	if splitsIntoCatalog(name, t.catalog) { // namePattern held above
 		return name, false
 	}
 	return name, true
