@@ -32,9 +32,10 @@ type eventCatalog struct {
 	logger    *zap.Logger
 
 	mu      sync.Mutex
-	entries map[catalogKey]*catalogEntry
-	dirty   map[string]bool // databases whose rows changed since their last write
-	writer  mapping.Writer  // used by one write at a time, under writing
+	entries map[catalogKey]*catalogEntry // at most maxCatalogEntries
+	full    bool                         // an entry was refused: logged once
+	dirty   map[string]bool              // databases whose rows changed since their last write
+	writer  mapping.Writer               // used by one write at a time, under writing
 	writing sync.Mutex
 
 	stop context.CancelFunc // ends the periodic writes
@@ -80,6 +81,11 @@ func catalogCollector(host, id string, signal pipeline.Signal) string {
 	return name
 }
 
+// maxCatalogEntries bounds the catalog's (database, table, type) entries:
+// types come from the records, and a sender that makes up names would
+// otherwise grow the catalog for the life of the process.
+const maxCatalogEntries = 10_000
+
 // observe records the events of a successful insert.
 func (c *eventCatalog) observe(in mapping.Insert, now time.Time) {
 	c.mu.Lock()
@@ -87,6 +93,14 @@ func (c *eventCatalog) observe(in mapping.Insert, now time.Time) {
 	key := catalogKey{database: in.Group.Database, table: in.Group.Layout.Table(), eventType: in.Group.Type}
 	e := c.entries[key]
 	if e == nil {
+		if len(c.entries) >= maxCatalogEntries {
+			if !c.full {
+				c.full = true
+				c.logger.Warn("The event catalog holds as many event types as it may; types seen from now on are written but not catalogued",
+					zap.Int("max_entries", maxCatalogEntries), zap.String("type", key.eventType), zap.String("table", key.table))
+			}
+			return
+		}
 		e = &catalogEntry{firstSeen: now, keys: map[string]bool{}}
 		c.entries[key] = e
 	}

@@ -2,6 +2,7 @@ package greptimeeventsexporter
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
@@ -9,9 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc/codes"
 
 	"github.com/greptime-events/greptimeeventsexporter/internal/greptimetest"
+	"github.com/greptime-events/greptimeeventsexporter/internal/mapping"
 )
 
 func catalogHarness(t *testing.T) *harness {
@@ -140,4 +145,31 @@ func TestCatalogMaxPayloadKeysZeroKeepsNone(t *testing.T) {
 	assert.Equal(t, int64(2), login["events"])
 	assert.Positive(t, login["first_seen"])
 	assert.Equal(t, []any{}, login["payload_keys"])
+}
+
+// TestCatalogEntriesAreBounded: types come from the records, so the
+// catalog keeps at most maxCatalogEntries of them, says so once, and goes
+// on counting those it holds.
+func TestCatalogEntriesAreBounded(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.EventCatalog = configoptional.Some(EventCatalogConfig{Table: "event_types", Interval: time.Minute, MaxPayloadKeys: 3})
+	core, logs := observer.New(zapcore.WarnLevel)
+	c, err := newEventCatalog(cfg, "collector", nil, nil, zap.New(core), time.Now())
+	require.NoError(t, err)
+	m, err := compileMapping(cfg)
+	require.NoError(t, err)
+	observe := func(eventType string) {
+		c.observe(mapping.Insert{Group: &mapping.Group{Database: "public", Type: eventType, Layout: m.LayoutOf(eventType)}}, time.Now())
+	}
+	for i := range maxCatalogEntries + 50 {
+		observe(fmt.Sprint("type-", i))
+	}
+	observe("type-0")
+
+	assert.Len(t, c.entries, maxCatalogEntries)
+	assert.Equal(t, 1, logs.FilterMessageSnippet("as many event types as it may").Len())
+	first := c.entries[catalogKey{database: "public", table: "events", eventType: "type-0"}]
+	require.NotNil(t, first)
+	assert.Equal(t, int64(0), first.events, "no events in an empty insert")
+	assert.False(t, first.lastSeen.IsZero(), "a type it holds is still observed")
 }
