@@ -57,9 +57,7 @@ func encodingOf(cfg *Config) mapping.Encoding {
 }
 
 func payloadOf(cfg *Config) mapping.Payload {
-	p := cfg.Payload
-	return mapping.Payload{Body: p.Body, Attributes: p.Attributes, Resource: p.Resource, Scope: p.Scope, Severity: p.Severity, Trace: p.Trace,
-		Span: p.Span, SpanAttributes: p.SpanAttributes}
+	return mapping.Payload(cfg.Payload) // the same fields: this stops compiling if they drift apart
 }
 
 // pushState is what a push borrows from a pool, so that grouping, packing

@@ -53,9 +53,6 @@ func (l *Layout) Key() string { return l.key }
 // Hints is the x-greptime-hints value of the table's options.
 func (l *Layout) Hints() string { return l.hints }
 
-// BinaryJSON reports whether the layout writes JSON as JSONB.
-func (l *Layout) BinaryJSON() bool { return l.encoding == EncodingJSONB }
-
 // Schema is the layout's columns as a Rows.schema.
 func (l *Layout) Schema() []*greptimev1.ColumnSchema { return l.schema }
 

@@ -39,7 +39,6 @@ type Writer struct {
 
 	typeValue []byte // the current group's type, as a Row value
 	payload   []byte // the current event's payload
-	binary    bool   // the current group's layout writes JSONB
 	cells     []byte // its values but the payload and the expanded one
 	expanded  []byte // the expanding column's value in the current row
 	conv      converter
@@ -84,8 +83,7 @@ func (w *Writer) Pack(groups []*Group, header []byte, limit int) (requests [][]I
 	used := 0                 // bytes of the current request's inserts
 	for _, g := range groups {
 		w.typeValue = wire.AppendString(w.typeValue[:0], g.Type)
-		w.binary = g.Layout.encoding == EncodingJSONB
-		w.conv.binary = w.binary
+		w.conv.binary = g.Layout.encoding == EncodingJSONB
 		next := 0 // index in g.Events of the next event to write
 		for next < len(g.Events) {
 			mark := w.buf.BeginInsert(g.Layout.wire)
@@ -169,7 +167,7 @@ func (w *Writer) appendEvent(ev *Event, g *Group, stop int) (rows, nulled int) {
 			switch r := ev.Rejection; {
 			case r != nil && r.Payload != nil:
 				w.payload = append(w.payload[:0], r.Payload...)
-			case w.binary:
+			case w.conv.binary:
 				w.payload = w.appendPayloadJSONB(w.payload[:0], ev, l.payload)
 			default:
 				w.payload = AppendPayload(w.payload[:0], ev, l.payload)
@@ -221,7 +219,7 @@ func (w *Writer) appendRow(holes []hole) {
 	size := len(w.cells)
 	for _, h := range holes {
 		switch {
-		case h.payload && w.binary:
+		case h.payload && w.conv.binary:
 			size += wire.BinarySize(len(w.payload))
 		case h.payload:
 			size += wire.StringSize(len(w.payload))
@@ -234,7 +232,7 @@ func (w *Writer) appendRow(holes []hole) {
 	for _, h := range holes {
 		b = append(b, w.cells[from:h.at]...)
 		switch {
-		case h.payload && w.binary:
+		case h.payload && w.conv.binary:
 			b = wire.AppendBinary(b, w.payload)
 		case h.payload:
 			b = wire.AppendStringBytes(b, w.payload)
