@@ -170,6 +170,19 @@ func (p *push) insert(ctx context.Context, db string, inserts []mapping.Insert, 
 	return callFailure{}, true
 }
 
+// landed settles a call that succeeded, which took seconds; st.tables
+// holds its tables (countTables).
+func (p *push) landed(ctx context.Context, inserts []mapping.Insert, kind callKind, seconds float64) {
+	e := p.e
+	e.credentialsLogged.Store(false)
+	for _, tc := range p.st.tables {
+		e.metrics.callTook(ctx, tc.table, seconds, outcomeSuccess)
+	}
+	e.logger.Debug("Inserted events", zap.Int("inserts", len(inserts)),
+		zap.Uint32("rows", p.st.call.response.GetAffectedRows().GetValue()), zap.Float64("seconds", seconds))
+	p.succeeded(ctx, inserts, kind)
+}
+
 // call makes one Handle call and settles its outcome.
 func (p *push) call(ctx context.Context, inserts []mapping.Insert, hints string, kind callKind) {
 	e, st := p.e, p.st
@@ -178,13 +191,7 @@ func (p *push) call(ctx context.Context, inserts []mapping.Insert, hints string,
 	seconds := time.Since(start).Seconds()
 	st.countTables(inserts)
 	if ok {
-		e.credentialsLogged.Store(false)
-		for _, tc := range st.tables {
-			e.metrics.callTook(ctx, tc.table, seconds, outcomeSuccess)
-		}
-		e.logger.Debug("Inserted events", zap.Int("inserts", len(inserts)),
-			zap.Uint32("rows", st.call.response.GetAffectedRows().GetValue()), zap.Float64("seconds", seconds))
-		p.succeeded(ctx, inserts, kind)
+		p.landed(ctx, inserts, kind, seconds)
 		return
 	}
 	outcome := outcomePermanent
@@ -312,9 +319,10 @@ func (p *push) resendAfterRace(ctx context.Context, in mapping.Insert, f callFai
 			break
 		}
 		var ok bool
+		start := time.Now()
 		if f, ok = p.insert(ctx, in.Group.Database, alone, in.Group.Layout.Hints()); ok {
 			p.st.countTables(alone)
-			p.succeeded(ctx, alone, firstCall)
+			p.landed(ctx, alone, firstCall, time.Since(start).Seconds())
 			return
 		}
 	}
