@@ -60,21 +60,20 @@ func AppendString(b []byte, s string) []byte {
 }
 
 // AppendStringBytes appends a string value held in a byte slice.
-func AppendStringBytes(b, s []byte) []byte {
-	b = protowire.AppendTag(b, fieldValue, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(s)))+len(s)))
-	b = protowire.AppendTag(b, fieldString, protowire.BytesType)
-	return protowire.AppendBytes(b, s)
-}
+func AppendStringBytes(b, s []byte) []byte { return appendBytesValue(b, fieldString, s) }
 
 // BinarySize is the size of a binary value of n bytes.
 func BinarySize(n int) int { return StringSize(n) } // the same framing, another field number below 16
 
 // AppendBinary appends a binary value.
-func AppendBinary(b, v []byte) []byte {
+func AppendBinary(b, v []byte) []byte { return appendBytesValue(b, fieldBinary, v) }
+
+// appendBytesValue appends a Value whose field f (a string or binary one,
+// below 16) holds v.
+func appendBytesValue(b []byte, f protowire.Number, v []byte) []byte {
 	b = protowire.AppendTag(b, fieldValue, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(1+protowire.SizeVarint(uint64(len(v)))+len(v)))
-	b = protowire.AppendTag(b, fieldBinary, protowire.BytesType)
+	b = protowire.AppendTag(b, f, protowire.BytesType)
 	return protowire.AppendBytes(b, v)
 }
 
