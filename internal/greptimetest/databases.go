@@ -68,11 +68,7 @@ func (st *Store) Databases() []string {
 	defer st.mu.Unlock()
 	out := make([]string, 0, len(st.dbs))
 	for k := range st.dbs {
-		if k.catalog == defaultCatalog {
-			out = append(out, k.schema)
-		} else {
-			out = append(out, k.catalog+"-"+k.schema)
-		}
+		out = append(out, dbString(k.catalog, k.schema))
 	}
 	sort.Strings(out)
 	return out

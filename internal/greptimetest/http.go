@@ -266,10 +266,6 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	catalog, schema := parseDBName(db)
-	dbString := schema // build_db_string, src/common/catalog/src/lib.rs:37-43
-	if catalog != defaultCatalog {
-		dbString = catalog + "-" + schema
-	}
 
 	query, ok := params.get("sql")
 	if !ok {
@@ -288,7 +284,7 @@ func (s *Server) handleSQL(w http.ResponseWriter, r *http.Request) {
 	}
 	// validate_schema (src/servers/src/http/handler.rs:765-787).
 	if !s.store.hasSchema(catalog, schema) {
-		writeHTTPError(w, newError(StatusDatabaseNotFound, "Database not found: %s", dbString), elapsed(), 0)
+		writeHTTPError(w, newError(StatusDatabaseNotFound, "Database not found: %s", dbString(catalog, schema)), elapsed(), 0)
 		return
 	}
 	results, err := s.store.ExecSQL(db, query)

@@ -357,6 +357,16 @@ func parseDBName(db string) (catalog, schema string) {
 	return defaultCatalog, db
 }
 
+// dbString is the name of catalog's schema as GreptimeDB writes it: the
+// schema alone in the default catalog, else catalog-schema (build_db_string,
+// src/common/catalog/src/lib.rs:37-43).
+func dbString(catalog, schema string) string {
+	if catalog == defaultCatalog {
+		return schema
+	}
+	return catalog + "-" + schema
+}
+
 // headerDB resolves the catalog and schema of a request header as GreptimeDB's
 // create_query_context (src/servers/src/grpc/greptime_handler.rs:196-222).
 func headerDB(h *greptimev1.RequestHeader) (catalog, schema string) {

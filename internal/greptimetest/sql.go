@@ -102,7 +102,7 @@ func (st *Store) exec(catalog, schema string, s sqlStmt) (Result, *greptimeError
 	case *alterTableStmt:
 		return st.alterTableAddColumns(catalog, schema, x)
 	case showDatabasesStmt:
-		return st.showDatabases(x), nil
+		return st.showDatabases(catalog, x), nil
 	case showTablesStmt:
 		return st.showTables(catalog, schema, x), nil
 	case showCreateTableStmt:
@@ -115,12 +115,19 @@ func (st *Store) exec(catalog, schema string, s sqlStmt) (Result, *greptimeError
 	return Result{}, standinUnsupported("%s statements", s.stmtName())
 }
 
-// showDatabases lists the schemas of catalog greptime with
+// showDatabases lists the schemas of the statement's catalog with
 // information_schema, in a column "Database", sorted (show_databases,
 // src/query/src/sql.rs:75, :175-207; information_schema,
 // src/catalog/src/kvbackend/manager.rs:593-604).
-func (st *Store) showDatabases(s showDatabasesStmt) Result {
-	names := append(st.Databases(), informationSchema)
+func (st *Store) showDatabases(catalog string, s showDatabasesStmt) Result {
+	names := []string{informationSchema}
+	st.mu.Lock()
+	for k := range st.dbs {
+		if k.catalog == catalog {
+			names = append(names, k.schema)
+		}
+	}
+	st.mu.Unlock()
 	sort.Strings(names)
 	return stringColumn("Database", filterLike(names, s.like))
 }

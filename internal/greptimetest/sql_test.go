@@ -425,7 +425,15 @@ func TestCreateDatabase(t *testing.T) {
 	assert.Equal(t, []string{"Mixed", "analytics", "illegal-database", "mixed", "public", "with.dot@x"}, st.Databases())
 	r = execOne(t, st, "public", "SHOW DATABASES")
 	assert.Equal(t, [][]any{{"Mixed"}, {"analytics"}, {"illegal-database"}, {"information_schema"}, {"mixed"}, {"public"}, {"with.dot@x"}}, r.Rows)
+}
 
+// TestShowDatabasesOfTheStatementsCatalog: SHOW DATABASES lists the schemas
+// of the catalog the statement runs in, not every catalog's.
+func TestShowDatabasesOfTheStatementsCatalog(t *testing.T) {
+	st, err := NewStore("public", "other-foo")
+	require.NoError(t, err)
+	assert.Equal(t, [][]any{{"information_schema"}, {"public"}}, execOne(t, st, "public", "SHOW DATABASES").Rows)
+	assert.Equal(t, [][]any{{"foo"}, {"information_schema"}}, execOne(t, st, "other-foo", "SHOW DATABASES").Rows)
 }
 
 // TestJSONRendering: JSON values as json_to_string writes them and as the
