@@ -3,7 +3,6 @@ package greptimeeventsexporter // import "github.com/greptime-events/greptimeeve
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -188,7 +187,7 @@ func (f sifting) takeOut(r siftRecord, d *mapping.Drops) bool {
 	}
 	if !r.allowed {
 		if d != nil {
-			d.Denied = append(d.Denied, mapping.Unstorable{Database: r.db, Type: r.eventType(m), Err: fmt.Errorf("%w: %q", mapping.ErrNotAllowed, r.db)})
+			d.Denied = append(d.Denied, mapping.Unstorable{Database: r.db, Type: r.eventType(m), Err: mapping.NotAllowed(r.db)})
 		}
 		return true
 	}

@@ -153,8 +153,9 @@ const (
 )
 
 // sizeLimitPattern reads the limit a size refusal names: tonic's "…found N
-// bytes, the limit is: L bytes" or the limiter's "…requested N bytes, limit
-// L bytes".
+// bytes, the limit is: L bytes" (tonic 0.14.2, tonic/src/codec/decode.rs:185-195)
+// or the limiter's "…requested N bytes, limit L bytes"
+// (src/common/memory-manager/src/error.rs:29-35).
 var sizeLimitPattern = regexp.MustCompile(`limit(?: is:)? (\d+) bytes`)
 
 // sizeLimit is the request size the server's refusal names as its limit,

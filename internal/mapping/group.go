@@ -156,6 +156,10 @@ var ErrTimestampRange = errors.New("timestamp is beyond year 2262, the range of 
 // it may not go to.
 var ErrNotAllowed = errors.New("the record's tenant names a database that tenants::databases and tenants::database_pattern do not allow")
 
+// NotAllowed is the error of a record whose tenant names db, which it may
+// not go to.
+func NotAllowed(db string) error { return fmt.Errorf("%w: %q", ErrNotAllowed, db) }
+
 // Grouper groups the events of a batch by (database, type). It keeps what
 // grouping reuses from batch to batch: the groups, each with the array of
 // events it grew, so that grouping allocates nothing per record once they
@@ -236,7 +240,7 @@ func (gr *Grouper) place(m *Mapping, dropped *Drops, db string, allowed bool, ev
 	}
 	if !allowed {
 		dropped.Denied = append(dropped.Denied, Unstorable{Database: db, Type: eventType,
-			Err: fmt.Errorf("%w: %q", ErrNotAllowed, db), Event: ev})
+			Err: NotAllowed(db), Event: ev})
 		return
 	}
 	if err != nil {

@@ -222,7 +222,7 @@ var jsonExtension = &greptimev1.ColumnDataTypeExtension{
 }
 
 // sqlTypes are the SQL types of the column data types
-// (sql_data_type_to_concrete_data_type, src/sql/src/statements.rs).
+// (sql_data_type_to_concrete_data_type, src/sql/src/statements.rs:221-305).
 var sqlTypes = map[greptimev1.ColumnDataType]string{
 	greptimev1.ColumnDataType_STRING:               "STRING",
 	greptimev1.ColumnDataType_JSON:                 "JSON",
