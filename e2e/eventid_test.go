@@ -96,19 +96,8 @@ func runEventIDTwice(t *testing.T, greptimeDB string, r store.Reader, table stri
 // waitForMetric waits until the collector's metric (summed over its series) reaches want.
 func waitForMetric(t *testing.T, metricsAddr, name string, want float64, timeout time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	waitUntil(t, timeout, 50*time.Millisecond, func(ctx context.Context) (bool, string) {
 		got, _, err := otelcol.Metric(ctx, metricsAddr, name)
-		if err == nil && got >= want {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s is %v after %s (%v), want %v", name, got, timeout, err, want)
-		case <-tick.C:
-		}
-	}
+		return err == nil && got >= want, fmt.Sprintf("%s is %v (%v), want %v", name, got, err, want)
+	})
 }

@@ -196,28 +196,40 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// waitUntil polls done every `every` until it reports true, and fails the
+// test after timeout with what done last said of the state.
+func waitUntil(t *testing.T, timeout, every time.Duration, done func(ctx context.Context) (ok bool, state string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		ok, state := done(ctx)
+		if ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("after %s: %s", timeout, state)
+		case <-tick.C:
+		}
+	}
+}
+
 // waitForRows polls table until it holds at least n rows and returns them;
 // it fails the test after timeout.
 func waitForRows(t *testing.T, r store.Reader, table string, n int, timeout time.Duration) []store.Row {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		rows, err := r.Rows(ctx, table)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	var rows []store.Row
+	waitUntil(t, timeout, 100*time.Millisecond, func(ctx context.Context) (bool, string) {
+		var err error
+		if rows, err = r.Rows(ctx, table); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatal(err)
 		}
-		if len(rows) >= n {
-			return rows
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("table %q holds %d rows after %s, want %d", table, len(rows), timeout, n)
-		case <-tick.C:
-		}
-	}
+		return len(rows) >= n, fmt.Sprintf("table %q holds %d rows, want %d", table, len(rows), n)
+	})
+	return rows
 }
 
 // readRows reads every row of table.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -186,24 +187,13 @@ func startTenantStandIn(t *testing.T) *greptimetest.Server {
 // them; it fails the test after timeout.
 func waitForEventRows(t *testing.T, srv *greptimetest.Server, dbs []string, n int, timeout time.Duration) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	waitUntil(t, timeout, 100*time.Millisecond, func(context.Context) (bool, string) {
 		got := 0
 		for _, db := range dbs {
 			got += srv.RowCount(db, "events")
 		}
-		if got >= n {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the events tables of %v hold %d rows after %s, want %d", dbs, got, timeout, n)
-		case <-tick.C:
-		}
-	}
+		return got >= n, fmt.Sprintf("the events tables of %v hold %d rows, want %d", dbs, got, n)
+	})
 }
 
 // checkRefused checks that a send without valid credentials failed at the
