@@ -272,15 +272,35 @@ func TestExecSQL(t *testing.T) {
 	})
 }
 
+// sqlError is a statement GreptimeDB refuses, with the code and a part of
+// the message it answers.
+type sqlError struct {
+	sql  string
+	code StatusCode
+	msg  string
+}
+
+// assertSQLErrors runs each statement in db, a subtest each, and checks
+// its refusal.
+func assertSQLErrors(t *testing.T, st *Store, db string, cases []sqlError) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.sql, func(t *testing.T) {
+			_, err := st.ExecSQL(db, tc.sql)
+			require.Error(t, err)
+			code, ok := ErrorStatus(err)
+			require.True(t, ok)
+			assert.Equal(t, tc.code, code, err.Error())
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+}
+
 func TestExecSQLErrors(t *testing.T) {
 	s := startServer(t, Config{})
 	fillEventTables(t, s)
 	st := s.Store()
-	for _, tc := range []struct {
-		sql  string
-		code StatusCode
-		msg  string
-	}{
+	assertSQLErrors(t, st, "public", []sqlError{
 		// GreptimeDB's own errors (tests/cases/standalone/common/error/incorrect_sql.result).
 		{"SELEC 42", StatusUnsupported, "SQL statement is not supported, keyword: SELEC"},
 		{"", StatusInvalidArguments, "Invalid SQL, error: empty statements"},
@@ -323,16 +343,7 @@ func TestExecSQLErrors(t *testing.T) {
 		{"SHOW FULL TABLES", StatusUnsupported, "SHOW FULL"},
 		{"CREATE VIEW v AS SELECT 1", StatusUnsupported, "CREATE VIEW"},
 		{"SELECT type FROM events WHERE type = 'a' LIMIT -1", StatusUnsupported, "a non-negative integer after LIMIT"},
-	} {
-		t.Run(tc.sql, func(t *testing.T) {
-			_, err := st.ExecSQL("public", tc.sql)
-			require.Error(t, err)
-			code, ok := ErrorStatus(err)
-			require.True(t, ok)
-			assert.Equal(t, tc.code, code, err.Error())
-			assert.Contains(t, err.Error(), tc.msg)
-		})
-	}
+	})
 }
 
 // TestExecSQLExpressionBounds: nesting and operands are bounded, so that no
@@ -392,11 +403,7 @@ func TestCreateDatabase(t *testing.T) {
 	assert.Equal(t, [][]any{{int64(1)}}, execOne(t, st, "analytics", "SELECT json_get_int(payload, 'n') FROM t").Rows)
 	assert.Equal(t, [][]any{{int64(1)}}, execOne(t, st, "public", "SELECT count(*) FROM analytics.t").Rows)
 
-	for _, tc := range []struct {
-		sql  string
-		code StatusCode
-		msg  string
-	}{
+	assertSQLErrors(t, st, "public", []sqlError{
 		{"CREATE DATABASE analytics", StatusInvalidArguments, "Schema analytics already exists"},
 		{"create schema ANALYTICS", StatusInvalidArguments, "Schema analytics already exists"},
 		{"CREATE DATABASE public", StatusInvalidArguments, "Schema public already exists"},
@@ -405,12 +412,7 @@ func TestCreateDatabase(t *testing.T) {
 		{"create database '㊙️database'", StatusUnexpected, "Unexpected, violated: Invalid database name: ㊙️database"},
 		{"create database illegal-database", StatusUnsupported, "SQL statement is not supported, keyword: -"},
 		{"CREATE DATABASE d WITH (ttl = '1h')", StatusUnsupported, "database options"},
-	} {
-		_, err := st.ExecSQL("public", tc.sql)
-		code, _ := ErrorStatus(err)
-		assert.Equal(t, tc.code, code, tc.sql)
-		assert.ErrorContains(t, err, tc.msg, tc.sql)
-	}
+	})
 
 	for _, sql := range []string{
 		"CREATE DATABASE IF NOT EXISTS analytics",

@@ -176,11 +176,7 @@ func TestDDLErrors(t *testing.T) {
 	require.NoError(t, err)
 	execOne(t, st, "public", `CREATE TABLE test (i INTEGER, j TIMESTAMP TIME INDEX, host STRING PRIMARY KEY)`)
 	before, _ := st.Table("public", "test")
-	for _, tc := range []struct {
-		sql  string
-		code StatusCode
-		msg  string
-	}{
+	assertSQLErrors(t, st, "public", []sqlError{
 		// tests/cases/standalone/common/create/create.result.
 		{"CREATE TABLE integers (i BIGINT)", StatusInvalidSyntax, "Missing time index constraint"},
 		{"CREATE TABLE integers (i INT TIME INDEX)", StatusInvalidArguments, "Invalid column option, column name: i, error: time index column data type should be timestamp"},
@@ -275,16 +271,7 @@ func TestDDLErrors(t *testing.T) {
 		{"ALTER TABLE test ADD PRIMARY KEY (i)", StatusUnsupported, "ALTER TABLE ... ADD PRIMARY"},
 		{"ALTER TABLE test ADD COLUMN k STRING DEFAULT 'x'", StatusUnsupported, "the column option DEFAULT"},
 		{"ALTER DATABASE public SET 'ttl' = '1d'", StatusUnsupported, "ALTER DATABASE"},
-	} {
-		t.Run(tc.sql, func(t *testing.T) {
-			_, err := st.ExecSQL("public", tc.sql)
-			require.Error(t, err)
-			code, ok := ErrorStatus(err)
-			require.True(t, ok)
-			assert.Equal(t, tc.code, code, err.Error())
-			assert.Contains(t, err.Error(), tc.msg)
-		})
-	}
+	})
 	assert.Equal(t, []string{"test"}, st.Tables("public"), "no failing CREATE TABLE created a table")
 	after, _ := st.Table("public", "test")
 	assert.Equal(t, before, after, "no failing ALTER TABLE changed the table")
